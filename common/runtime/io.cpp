@@ -1,0 +1,248 @@
+// I/O on the runtime: the threadpool (uv_queue_work, as crypto.pbkdf2 and zlib use it),
+// fs.readFile as Node chains it, and handle close callbacks.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include "runtime/runtime.hpp"
+
+namespace nodelab::runtime {
+
+// ---------------------------------------------------------------------------------------
+// Threadpool tasks. The work function really occupies a pool thread for `work` (a spin on
+// the monotonic clock, like the CPU-bound pbkdf2 of the twin); completion reaches the loop
+// through libuv's wq_async in the poll phase.
+
+struct Runtime::WorkReq {
+  uv_work_t req{};
+  Runtime* rt = nullptr;
+  Nanos work{0};
+  Task callback;
+  Site site = 0;
+  CallbackId parent = kNoCallback;
+  Nanos scheduled{0};
+  Nanos started{0};   // written on the pool thread; read after completion
+  Nanos finished{0};  // (libuv's work queue mutex orders the two)
+  std::uint32_t thread = 0;
+};
+
+namespace {
+// Pool threads numbered in order of first use, for the trace's lanes.
+std::atomic<std::uint32_t> g_pool_threads{0};
+thread_local std::uint32_t t_pool_thread = 0;
+}  // namespace
+
+void Runtime::queue_threadpool(Nanos work, Task cb, Site site) {
+  if (dead_) return;
+  auto* w = new WorkReq;
+  w->req.data = w;
+  w->rt = this;
+  w->work = work;
+  w->callback = std::move(cb);
+  w->site = site;
+  w->parent = current_;
+  w->scheduled = hrtime();
+  ++in_flight_;
+  uv_queue_work(&loop_, &w->req, on_work, on_after_work);
+}
+
+void Runtime::on_work(uv_work_t* req) {
+  auto* w = static_cast<WorkReq*>(req->data);
+  if (t_pool_thread == 0) t_pool_thread = ++g_pool_threads;
+  w->thread = t_pool_thread;
+  w->started = hrtime();
+  const Nanos end = w->started + w->work;
+  while (hrtime() < end) {
+    if (w->rt->abandon_work_.load(std::memory_order_relaxed) ||
+        stop_requested() != StopReason::none) {
+      break;
+    }
+  }
+  w->finished = hrtime();
+}
+
+void Runtime::on_after_work(uv_work_t* req, int status) {
+  std::unique_ptr<WorkReq> w(static_cast<WorkReq*>(req->data));
+  Runtime* rt = w->rt;
+  --rt->in_flight_;
+  rt->enter_phase(Phase::poll);
+  if (status == UV_ECANCELED || !rt->keep_going()) return;
+  rt->pool_queue_wait_.record(static_cast<std::uint64_t>((w->started - w->scheduled).count()));
+  rt->pool_run_time_.record(static_cast<std::uint64_t>((w->finished - w->started).count()));
+  rt->recorder_.add_work_span(WorkSpan{w->parent, w->site, w->thread, w->scheduled - rt->run_start_,
+                                       w->started - rt->run_start_, w->finished - rt->run_start_});
+  rt->make_callback(CallbackKind::threadpool, Phase::poll, w->site, w->parent, w->scheduled,
+                    w->callback);
+}
+
+// ---------------------------------------------------------------------------------------
+// fs.readFile (lib/fs.js readFile, lib/internal/fs/read_file_context.js): open, fstat,
+// read (512 KiB at a time; 64 KiB chunks until EOF when the size is unknown), close. Each
+// is a separate uv_fs request on the threadpool; each completes in a poll phase and its
+// JS continuation runs through MakeCallback, so the user callback comes in the fourth
+// poll phase at the earliest.
+
+namespace {
+constexpr std::size_t kReadFileBufferLength = 512 * 1024;
+constexpr std::size_t kReadFileUnknownBufferLength = 64 * 1024;
+}  // namespace
+
+struct Runtime::ReadFileReq {
+  enum class Step : std::uint8_t { open, fstat, read, close };
+  uv_fs_t req{};
+  Runtime* rt = nullptr;
+  std::string path;
+  Step step = Step::open;
+  uv_file fd = -1;
+  std::vector<char> buffer;
+  std::size_t size = 0;  // from fstat; 0 = unknown, read until EOF
+  std::size_t pos = 0;
+  Task callback;
+  Site site = 0;
+  CallbackId parent = kNoCallback;
+  Nanos scheduled{0};
+};
+
+void Runtime::read_file(std::string path, Task cb, Site site) {
+  if (dead_) return;
+  auto* r = new ReadFileReq;
+  r->req.data = r;
+  r->rt = this;
+  r->path = std::move(path);
+  r->callback = std::move(cb);
+  r->site = site;
+  r->parent = current_;
+  r->scheduled = hrtime();
+  ++in_flight_;
+  // flags 'r' -> O_RDONLY | O_CLOEXEC (libuv adds O_CLOEXEC itself), mode 0o666
+  uv_fs_open(&loop_, &r->req, r->path.c_str(), O_RDONLY, 0666, on_fs);
+}
+
+void Runtime::read_file_step(ReadFileReq* r) {
+  switch (r->step) {
+    case ReadFileReq::Step::fstat:
+      uv_fs_fstat(&loop_, &r->req, r->fd, on_fs);
+      break;
+    case ReadFileReq::Step::read: {
+      const std::size_t length = r->size == 0 ? kReadFileUnknownBufferLength
+                                              : std::min(kReadFileBufferLength, r->size - r->pos);
+      if (r->buffer.size() < r->pos + length) r->buffer.resize(r->pos + length);
+      uv_buf_t buf = uv_buf_init(r->buffer.data() + r->pos, static_cast<unsigned>(length));
+      uv_fs_read(&loop_, &r->req, r->fd, &buf, 1, -1, on_fs);
+      break;
+    }
+    case ReadFileReq::Step::close:
+      uv_fs_close(&loop_, &r->req, r->fd, on_fs);
+      break;
+    case ReadFileReq::Step::open:
+      break;
+  }
+}
+
+void Runtime::on_fs(uv_fs_t* req) {
+  auto* r = static_cast<ReadFileReq*>(req->data);
+  Runtime* rt = r->rt;
+  const auto result = static_cast<std::int64_t>(req->result);
+  const bool regular =
+      r->step == ReadFileReq::Step::fstat && result == 0 && S_ISREG(req->statbuf.st_mode);
+  const auto st_size = static_cast<std::size_t>(req->statbuf.st_size);
+  uv_fs_req_cleanup(req);
+  if (r->step == ReadFileReq::Step::open && result >= 0) r->fd = static_cast<uv_file>(result);
+  rt->enter_phase(Phase::poll);
+
+  // The process died or is stopping: release the descriptor synchronously and forget it.
+  auto abandon = [rt, r] {
+    if (r->fd >= 0 && r->step != ReadFileReq::Step::close) {
+      uv_fs_t close_req;
+      uv_fs_close(nullptr, &close_req, r->fd, nullptr);
+      uv_fs_req_cleanup(&close_req);
+    }
+    --rt->in_flight_;
+    delete r;
+  };
+  if (!rt->keep_going()) return abandon();
+
+  // Each step's JS continuation is a MakeCallback of its own (recorded for traces only).
+  rt->make_callback(
+      CallbackKind::fs_step, Phase::poll, r->site, r->parent, r->scheduled, [] {}, true);
+  if (!rt->keep_going()) return abandon();
+
+  using Step = ReadFileReq::Step;
+  switch (r->step) {
+    case Step::open:
+      if (result < 0) return rt->finish_read_file(r);
+      r->step = Step::fstat;
+      break;
+    case Step::fstat:
+      if (result < 0) {
+        r->step = Step::close;
+        break;
+      }
+      r->size = regular ? st_size : 0;
+      r->step = Step::read;
+      break;
+    case Step::read:
+      if (result < 0) {
+        r->step = Step::close;
+        break;
+      }
+      r->pos += static_cast<std::size_t>(result);
+      if (r->pos == r->size || result == 0) r->step = Step::close;
+      break;
+    case Step::close:
+      return rt->finish_read_file(r);
+  }
+  rt->read_file_step(r);
+}
+
+void Runtime::finish_read_file(ReadFileReq* r) {
+  std::unique_ptr<ReadFileReq> owned(r);
+  --in_flight_;
+  read_file_latency_.record(static_cast<std::uint64_t>((hrtime() - r->scheduled).count()));
+  make_callback(CallbackKind::read_file, Phase::poll, r->site, r->parent, r->scheduled,
+                r->callback);
+}
+
+// ---------------------------------------------------------------------------------------
+// Close callbacks: a TCP handle that is closed at once, as net.Socket#destroy() closes
+// its handle (lib/net.js: this._handle.close(() => this.emit('close'))). uv_close queues it
+// on the loop's closing handles; the callback runs in the close phase of this iteration.
+
+struct Runtime::CloseReq {
+  uv_tcp_t handle{};
+  Runtime* rt = nullptr;
+  Task callback;
+  Site site = 0;
+  CallbackId parent = kNoCallback;
+  Nanos scheduled{0};
+};
+
+void Runtime::close_handle(Task cb, Site site) {
+  if (dead_) return;
+  auto* c = new CloseReq;
+  c->rt = this;
+  c->callback = std::move(cb);
+  c->site = site;
+  c->parent = current_;
+  c->scheduled = hrtime();
+  uv_tcp_init(&loop_, &c->handle);
+  c->handle.data = c;
+  ++in_flight_;
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->handle), on_handle_closed);
+}
+
+void Runtime::on_handle_closed(uv_handle_t* h) {
+  std::unique_ptr<CloseReq> c(static_cast<CloseReq*>(h->data));
+  Runtime* rt = c->rt;
+  --rt->in_flight_;
+  rt->enter_phase(Phase::close);
+  if (!rt->keep_going()) return;
+  rt->make_callback(CallbackKind::close, Phase::close, c->site, c->parent, c->scheduled,
+                    c->callback);
+}
+
+}  // namespace nodelab::runtime

@@ -1,0 +1,322 @@
+#pragma once
+// The mini-Node runtime: Node 20's JS-visible scheduling rules on a real uv_loop_t.
+//
+//   main script ─ drain ─┐
+//                        ▼
+//   ┌─► timers ─► pending ─► idle ─► prepare ─► poll ─► check ─► close ─┐
+//   └────────────────────────────────────────────────────────────────────┘
+//        each JS callback above is followed by a drain: every nextTick,
+//        then every microtask, repeated until both queues are empty
+//
+// What it reproduces, and where Node does it:
+// - Timers (lib/internal/timers.js, src/env.cc RunTimers): one uv_timer_t for all JS
+//   timers; FIFO lists keyed by the whole-ms duration; a priority queue of lists ordered by
+//   (expiry, list id); delays outside [1, 2^31-1] become 1 (TimeoutOverflowWarning above);
+//   nextTicks and microtasks drained between timers and between lists.
+// - setImmediate (lib/internal/timers.js processImmediate, src/env.cc CheckImmediate): a
+//   uv_check handle, plus a uv_idle handle started while ref'd immediates are pending so
+//   poll does not block; the queue is snapshotted, so immediates queued by immediates run
+//   in the next iteration.
+// - process.nextTick and the microtask queue (lib/internal/process/task_queues.js
+//   processTicksAndRejections / runNextTicks, src/api/callback.cc
+//   InternalCallbackScope::Close): all ticks, then all microtasks, until both are empty;
+//   after the main script and after every macrotask callback (Node >= 11).
+// - Unhandled rejections in Node 15+'s default `throw` mode (lib/internal/process/
+//   promises.js processPromiseRejections): checked after a full drain; the process dies.
+// - fs.readFile (lib/internal/fs/read_file_context.js): open, fstat, read, close as four
+//   uv_fs requests on the libuv threadpool, each completing in its own poll phase.
+// - Threadpool tasks via uv_queue_work; close callbacks via uv_close.
+// - The loop is driven with UV_RUN_DEFAULT, as Node does (src/api/embed_helpers.cc
+//   SpinEventLoop). Debian links libuv 1.44, whose UV_RUN_ONCE/NOWAIT order timers
+//   differently from Node 20's libuv 1.46; under UV_RUN_DEFAULT the two agree except for
+//   the timers 1.46 runs at the very end of the last iteration, which spin_event_loop()
+//   emulates (node-semantics.md §1.5).
+//
+// Every JS callback is recorded (Recorder): iteration, phase, start/end, who scheduled it.
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "metrics/event_loop_delay.hpp"
+#include "metrics/histogram.hpp"
+#include "metrics/metric_set.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/js_error.hpp"
+#include "runtime/phase.hpp"
+#include "runtime/recorder.hpp"
+#include "runtime/stop.hpp"
+
+namespace nodelab::runtime {
+
+// A JavaScript function: scenario code compiled to a closure. It may throw JsThrow.
+using Task = std::function<void()>;
+
+// Who is scheduling: the scenario op (its site id, 0 for none) so narration and traces can
+// name the line of the scenario file.
+using Site = std::uint32_t;
+
+using TimerId = std::uint64_t;
+
+struct RuntimeOptions {
+  std::chrono::milliseconds eld_resolution{10};  // monitorEventLoopDelay({resolution})
+  RecorderLimits recorder{};
+  // Called with every logged line as it is logged (for --logs-only streaming).
+  std::function<void(std::string_view)> log_sink;
+};
+
+enum class Outcome : std::uint8_t { completed, uncaught_exception, unhandled_rejection, stopped };
+
+struct RunResult {
+  Outcome outcome = Outcome::completed;
+  JsError error;                   // what killed the process, for the two death outcomes
+  CallbackId where = kNoCallback;  // the callback that threw
+  Phase phase = Phase::main;       // where that callback ran
+  StopReason stop = StopReason::none;
+};
+
+// libuv's pool size rule (src/threadpool.c init_threads): UV_THREADPOOL_SIZE read with
+// atoi, 0 -> 1, capped at 1024, default 4.
+unsigned threadpool_size();
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  Runtime(Runtime&&) = delete;
+  Runtime& operator=(Runtime&&) = delete;
+
+  uv_loop_t* loop() { return &loop_; }
+
+  // ---- the JS API; call from the main script or from a callback ----
+  TimerId set_timeout(double ms, Task cb, Site site);
+  TimerId set_interval(double ms, Task cb, Site site);
+  void clear_timer(TimerId id);  // clearTimeout / clearInterval
+  void set_immediate(Task cb, Site site);
+  void next_tick(Task cb, Site site);
+  // A promise reaction (Promise.prototype.then, an await continuation) or a
+  // queueMicrotask callback. A throw in the first two rejects a promise (unhandled
+  // rejection); a throw in queueMicrotask is an uncaught exception.
+  void enqueue_microtask(Task cb, Site site, CallbackKind kind);
+  // A promise rejected with no handler (an async function that threw); checked after the
+  // current drain, as V8's PromiseRejectCallback hands it to lib/internal/process/promises.js.
+  void reject_promise(JsError error);
+  void read_file(std::string path, Task cb, Site site);
+  void queue_threadpool(Nanos work, Task cb, Site site);
+  // A handle closed with uv_close (a socket's destroy()): `cb` runs in the close phase.
+  void close_handle(Task cb, Site site);
+  // process.emitWarning: the 'warning' event is delivered on process.nextTick
+  // (lib/internal/process/warning.js) and logged as "warning: NAME: MESSAGE".
+  void emit_warning(std::string_view name, std::string_view message);
+  void log(std::string text);
+  // Busy-waits on the calling thread (a `block` op); returns early if a stop is requested.
+  void busy_wait(Nanos d);
+
+  // ---- running ----
+  // Runs `main_script` as Node runs a CommonJS entry point, then the event loop until it
+  // has nothing left (or the process dies, or a stop is requested).
+  RunResult run(const Task& main_script);
+  bool dead() const { return dead_; }
+  // Closes every handle, waits for in-flight requests (pool tasks are abandoned) and closes
+  // the loop; returns uv_loop_close()'s result, 0 when nothing leaked. Idempotent; the
+  // destructor calls it.
+  int shutdown();
+
+  // ---- observation ----
+  const Recorder& recorder() const { return recorder_; }
+  CallbackId current_callback() const { return current_; }
+  Phase current_phase() const { return current_phase_; }
+  Nanos since_start(Nanos t) const { return t - run_start_; }
+  // The runtime's metrics (eventLoopDelay, eventLoopUtilization, timerDrift, ...).
+  void collect_metrics(metrics::MetricSet& out) const;
+  static const std::vector<metrics::MetricInfo>& metric_table();
+
+  // A hook for each phase the runtime observes (prepare every iteration; timers, poll,
+  // check and close when they run a callback). Used by step-through and tests.
+  std::function<void(Phase, std::uint32_t iteration)> on_phase;
+
+ private:
+  // ---- timers (lib/internal/timers.js) ----
+  struct TimersList;
+  struct Timeout {
+    TimerId id = 0;
+    CallbackKind kind = CallbackKind::timeout;
+    double idle_timeout = 1;  // -1 once cleared
+    std::optional<double> repeat;
+    std::int64_t idle_start = 0;  // ms on the loop clock, relative to timer_base_
+    bool destroyed = false;
+    Task callback;
+    Site site = 0;
+    CallbackId parent = kNoCallback;
+    Nanos scheduled{0};
+    TimersList* list = nullptr;
+    Timeout* prev = nullptr;
+    Timeout* next = nullptr;
+  };
+  struct TimersList {
+    std::int64_t msecs = 0;
+    std::int64_t expiry = 0;
+    std::uint64_t id = 0;
+    Timeout* head = nullptr;
+    Timeout* tail = nullptr;
+    bool in_queue = false;
+  };
+  struct ListOrder {
+    bool operator()(const TimersList* a, const TimersList* b) const {
+      return a->expiry != b->expiry ? a->expiry < b->expiry : a->id < b->id;
+    }
+  };
+
+  std::int64_t get_libuv_now();
+  double coerce_after(double after);
+  void insert(Timeout* t, double msecs, std::int64_t start);
+  void unlink(Timeout* t);
+  void unenroll(Timeout* t);
+  void remove_list(TimersList* list);
+  void inc_ref_count();
+  void dec_ref_count();
+  void schedule_timer(std::int64_t ms);
+  static void on_run_timers(uv_timer_t* h);
+  void run_timers();
+  std::int64_t process_timers(std::int64_t now);
+  void list_on_timeout(std::shared_ptr<TimersList> list, std::int64_t now);
+
+  // ---- immediates ----
+  struct Immediate {
+    Task callback;
+    Site site = 0;
+    CallbackId parent = kNoCallback;
+    Nanos scheduled{0};
+  };
+  static void on_check(uv_check_t* h);
+  static void on_prepare(uv_prepare_t* h);
+  void process_immediate();
+  void toggle_immediate_ref(bool ref);
+
+  // ---- nextTick / microtasks ----
+  struct QueuedTask {
+    Task callback;
+    Site site = 0;
+    CallbackId parent = kNoCallback;
+    CallbackKind kind = CallbackKind::next_tick;
+    Nanos scheduled{0};
+  };
+  void run_microtasks();
+  void process_ticks_and_rejections();
+  bool process_promise_rejections();
+  void run_next_ticks();
+  void callback_scope_close();
+
+  // ---- invoking JS ----
+  enum class OnThrow : std::uint8_t { uncaught, reject };
+  void invoke(CallbackKind kind, Phase phase, Site site, CallbackId parent, Nanos scheduled,
+              const Task& fn, OnThrow on_throw, Nanos due = Nanos(-1), bool internal = false);
+  // invoke() then InternalCallbackScope::Close: how Node runs an I/O or close callback.
+  void make_callback(CallbackKind kind, Phase phase, Site site, CallbackId parent, Nanos scheduled,
+                     const Task& fn, bool internal = false);
+  void enter_phase(Phase p);
+  void die(Outcome how, JsError error, CallbackId where, Phase phase);
+  // False once the process died or a stop was requested (then it starts stopping).
+  bool keep_going();
+  void close_drain_episode();
+
+  // ---- I/O ----
+  struct WorkReq;
+  struct ReadFileReq;
+  struct CloseReq;
+  static void on_work(uv_work_t* req);
+  static void on_after_work(uv_work_t* req, int status);
+  void read_file_step(ReadFileReq* r);
+  static void on_fs(uv_fs_t* req);
+  static void on_handle_closed(uv_handle_t* h);
+  void finish_read_file(ReadFileReq* r);
+
+  // ---- the loop ----
+  void spin_event_loop();
+  static void on_stop_async(uv_async_t* a);
+
+  RuntimeOptions options_;
+  uv_loop_t loop_{};
+  uv_timer_t timer_handle_{};
+  uv_check_t immediate_check_handle_{};
+  uv_idle_t immediate_idle_handle_{};
+  uv_prepare_t prepare_handle_{};
+  uv_async_t stop_async_{};
+  metrics::EventLoopDelayMonitor eld_;
+  bool closed_ = false;
+  int close_result_ = 0;
+
+  // timers
+  std::unordered_map<TimerId, std::unique_ptr<Timeout>> timeouts_;
+  std::unordered_map<std::int64_t, std::shared_ptr<TimersList>> timer_list_map_;
+  std::set<TimersList*, ListOrder> timer_list_queue_;
+  std::uint64_t timer_list_id_ = 1;
+  TimerId next_timer_id_ = 1;
+  double next_expiry_ = 0;  // Infinity when no list is scheduled
+  int timer_ref_count_ = 0;
+  std::uint64_t timer_base_ = 0;
+  Timeout* running_timer_ = nullptr;
+
+  // immediates: the queue and the snapshot processImmediate is running
+  std::vector<Immediate> immediate_queue_;
+  std::vector<Immediate> immediate_running_;
+  std::uint64_t immediate_count_ = 0;
+  std::uint64_t immediate_ref_count_ = 0;
+
+  // ticks and microtasks
+  std::deque<QueuedTask> tick_queue_;
+  std::deque<QueuedTask> microtask_queue_;
+  bool has_tick_scheduled_ = false;
+  bool has_rejection_to_warn_ = false;
+  struct Rejection {
+    JsError error;
+    CallbackId where = kNoCallback;
+  };
+  std::deque<Rejection> pending_rejections_;
+
+  // in-flight requests (threadpool work, fs chains, closing handles)
+  std::uint64_t in_flight_ = 0;
+  std::atomic<bool> abandon_work_{false};
+  unsigned pool_size_ = 4;
+
+  // state
+  bool dead_ = false;
+  bool stopping_ = false;
+  RunResult result_;
+  Recorder recorder_;
+  CallbackId current_ = kMainCallback;
+  CallbackId current_macrotask_ = kMainCallback;
+  Phase current_phase_ = Phase::main;
+  Nanos run_start_{0};
+  Nanos loop_start_{0};
+  Nanos loop_end_{0};
+  Nanos main_end_{0};
+  bool loop_started_ = false;
+
+  // measurements
+  metrics::Histogram timer_drift_;
+  metrics::Histogram pool_queue_wait_;
+  metrics::Histogram pool_run_time_;
+  metrics::Histogram read_file_latency_;
+  std::uint64_t counts_[kCallbackKindNames.size()] = {};
+  std::uint64_t drain_size_ = 0;  // callbacks drained after the current macrotask
+  Nanos drain_start_{0};
+  Nanos drain_end_{0};
+  std::uint64_t max_drain_size_ = 0;
+  Nanos max_drain_time_{0};
+  std::uint64_t rss_peak_ = 0;
+};
+
+}  // namespace nodelab::runtime
