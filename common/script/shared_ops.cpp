@@ -1,0 +1,561 @@
+// Each shared op: how it parses, what it does on the runtime, and its Node.js twin.
+
+#include "script/shared_ops.hpp"
+
+#include <fmt/format.h>
+
+#include "runtime/js_number.hpp"
+#include "script/interpreter.hpp"
+#include "script/parser.hpp"
+#include "script/twin.hpp"
+
+namespace nodelab::script {
+
+namespace {
+
+using runtime::CallbackKind;
+using runtime::from_ms;
+using runtime::js_number_to_string;
+
+std::string num(double v) {
+  return js_number_to_string(v);
+}
+
+// ---- log / throw ----
+
+class LogOp final : public Op {
+ public:
+  explicit LogOp(Text text) : text_(std::move(text)) {}
+  std::string_view name() const override { return "log"; }
+  Flow run(const Exec& ex) const override {
+    ex.rt.log(text_.render(ex.error));
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override { w.line("console.log(" + text_.js() + ");"); }
+  std::string describe() const override { return "log " + text_.raw(); }
+
+ private:
+  Text text_;
+};
+
+class ThrowOp final : public Op {
+ public:
+  explicit ThrowOp(Text text) : text_(std::move(text)) {}
+  std::string_view name() const override { return "throw"; }
+  Flow run(const Exec& ex) const override {
+    throw runtime::JsThrow(runtime::JsError{"Error", "", text_.render(ex.error)});
+  }
+  void emit_twin(TwinWriter& w) const override { w.line("throw new Error(" + text_.js() + ");"); }
+  std::string describe() const override { return "throw " + text_.raw(); }
+
+ private:
+  Text text_;
+};
+
+// ---- timers and queues ----
+
+class SetTimeoutOp final : public Op {
+ public:
+  SetTimeoutOp(double ms, Body then) : ms_(ms), then_(std::move(then)) {}
+  std::string_view name() const override { return "setTimeout"; }
+  Flow run(const Exec& ex) const override {
+    ex.rt.set_timeout(ms_, ex.callback(then_), site);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    w.function("setTimeout(() => {", then_, ", " + num(ms_) + ");");
+  }
+  std::string describe() const override { return "setTimeout " + num(ms_) + " ms"; }
+
+ private:
+  double ms_;
+  Body then_;
+};
+
+class SetIntervalOp final : public Op {
+ public:
+  SetIntervalOp(double ms, std::int64_t times, Body then)
+      : ms_(ms), times_(times), then_(std::move(then)) {}
+  std::string_view name() const override { return "setInterval"; }
+  Flow run(const Exec& ex) const override {
+    struct State {
+      std::int64_t runs = 0;
+      runtime::TimerId id = 0;
+    };
+    auto state = std::make_shared<State>();
+    runtime::Runtime& rt = ex.rt;
+    runtime::Task body = ex.callback(then_);
+    state->id = rt.set_interval(
+        ms_,
+        [&rt, state, body = std::move(body), times = times_] {
+          body();
+          if (++state->runs == times) rt.clear_timer(state->id);
+        },
+        site);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    w.open("{ let runs = 0;");
+    w.open("const iv = setInterval(() => {");
+    w.body(then_);
+    w.line("if (++runs === " + std::to_string(times_) + ") clearInterval(iv);");
+    w.close("}, " + num(ms_) + ");");
+    w.close("}");
+  }
+  std::string describe() const override {
+    return fmt::format("setInterval {} ms x{}", num(ms_), times_);
+  }
+
+ private:
+  double ms_;
+  std::int64_t times_;
+  Body then_;
+};
+
+// setImmediate, process.nextTick, Promise.resolve().then, queueMicrotask: a callback
+// handed to one queue.
+enum class Queue : std::uint8_t { immediate, next_tick, promise, queue_microtask };
+
+class QueueOp final : public Op {
+ public:
+  QueueOp(Queue q, Body then) : queue_(q), then_(std::move(then)) {}
+  std::string_view name() const override {
+    switch (queue_) {
+      case Queue::immediate:
+        return "setImmediate";
+      case Queue::next_tick:
+        return "nextTick";
+      case Queue::promise:
+        return "promise";
+      case Queue::queue_microtask:
+        return "queueMicrotask";
+    }
+    return "?";
+  }
+  Flow run(const Exec& ex) const override {
+    runtime::Task cb = ex.callback(then_);
+    switch (queue_) {
+      case Queue::immediate:
+        ex.rt.set_immediate(std::move(cb), site);
+        break;
+      case Queue::next_tick:
+        ex.rt.next_tick(std::move(cb), site);
+        break;
+      case Queue::promise:
+        ex.rt.enqueue_microtask(std::move(cb), site, CallbackKind::promise);
+        break;
+      case Queue::queue_microtask:
+        ex.rt.enqueue_microtask(std::move(cb), site, CallbackKind::queue_microtask);
+        break;
+    }
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    switch (queue_) {
+      case Queue::immediate:
+        w.function("setImmediate(() => {", then_, ");");
+        break;
+      case Queue::next_tick:
+        w.function("process.nextTick(() => {", then_, ");");
+        break;
+      case Queue::promise:
+        w.function("Promise.resolve().then(() => {", then_, ");");
+        break;
+      case Queue::queue_microtask:
+        w.function("queueMicrotask(() => {", then_, ");");
+        break;
+    }
+  }
+
+ private:
+  Queue queue_;
+  Body then_;
+};
+
+// ---- async / await ----
+
+class AsyncOp final : public Op {
+ public:
+  explicit AsyncOp(Body body) : body_(std::move(body)) {}
+  std::string_view name() const override { return "async"; }
+  Flow run(const Exec& ex) const override {
+    ex.interp.start_async(body_, ex.error);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override { w.function("(async () => {", body_, ")();"); }
+
+ private:
+  Body body_;
+};
+
+class AwaitOp final : public Op {
+ public:
+  std::string_view name() const override { return "await"; }
+  Flow run(const Exec&) const override { return Flow{Flow::Kind::await_}; }
+  void emit_twin(TwinWriter& w) const override { w.line("await undefined;"); }
+};
+
+// ---- I/O ----
+
+class ReadFileOp final : public Op {
+ public:
+  explicit ReadFileOp(Body then) : then_(std::move(then)) {}
+  std::string_view name() const override { return "readFile"; }
+  Flow run(const Exec& ex) const override {
+    ex.rt.read_file(ex.interp.scenario().path, ex.callback(then_), site);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    w.require("fs", "const fs = require('fs');");
+    w.function("fs.readFile(__filename, () => {", then_, ");");
+  }
+
+ private:
+  Body then_;
+};
+
+class ThreadpoolOp final : public Op {
+ public:
+  ThreadpoolOp(double ms, Body then) : ms_(ms), then_(std::move(then)) {}
+  std::string_view name() const override { return "threadpool"; }
+  Flow run(const Exec& ex) const override {
+    ex.rt.queue_threadpool(from_ms(ms_), ex.callback(then_), site);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    w.require("crypto", "const crypto = require('crypto');");
+    w.helper("threadpool",
+             "// threadpool(ms, cb): crypto.pbkdf2 occupies one libuv pool thread for about ms\n"
+             "// (iterations calibrated once at start-up); its callback runs in the poll phase.\n"
+             "const __pbkdf2PerMs = (() => {\n"
+             "  const t0 = performance.now();\n"
+             "  crypto.pbkdf2Sync('nodelab', 'salt', 20000, 32, 'sha256');\n"
+             "  return 20000 / Math.max(performance.now() - t0, 0.001);\n"
+             "})();\n"
+             "const __threadpool = (ms, cb) => crypto.pbkdf2('nodelab', 'salt',\n"
+             "  Math.max(1, Math.round(ms * __pbkdf2PerMs)), 32, 'sha256', () => cb());");
+    w.function("__threadpool(" + num(ms_) + ", () => {", then_, ");");
+  }
+  std::string describe() const override { return "threadpool " + num(ms_) + " ms"; }
+
+ private:
+  double ms_;
+  Body then_;
+};
+
+class DestroySocketOp final : public Op {
+ public:
+  explicit DestroySocketOp(Body then) : then_(std::move(then)) {}
+  std::string_view name() const override { return "destroySocket"; }
+  Flow run(const Exec& ex) const override {
+    ex.rt.close_handle(ex.callback(then_), site);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    w.require("net", "const net = require('net');");
+    // destroy() before any connection attempt: the TCP handle is closed with uv_close and
+    // 'close' is emitted from its close callback (lib/net.js), in the close phase.
+    w.open("{ const socket = net.connect({ port: 9, host: '127.0.0.1' });");
+    w.function("socket.on('close', () => {", then_, ");");
+    w.line("socket.destroy();");
+    w.close("}");
+  }
+
+ private:
+  Body then_;
+};
+
+// ---- CPU ----
+
+class BlockOp final : public Op {
+ public:
+  explicit BlockOp(double ms) : ms_(ms) {}
+  std::string_view name() const override { return "block"; }
+  Flow run(const Exec& ex) const override {
+    ex.rt.busy_wait(from_ms(ms_));
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    w.line("{ const end = performance.now() + " + num(ms_) +
+           "; while (performance.now() < end); }");
+  }
+  std::string describe() const override { return "block " + num(ms_) + " ms"; }
+
+ private:
+  double ms_;
+};
+
+enum class Via : std::uint8_t { next_tick, promise, set_immediate, set_timeout };
+constexpr std::string_view kViaNames[] = {"nextTick", "promise", "setImmediate", "setTimeout"};
+
+class RecurseOp final : public Op {
+ public:
+  RecurseOp(Via via, std::int64_t times, std::int64_t work_us, Body then)
+      : via_(via), times_(times), work_us_(work_us), then_(std::move(then)) {}
+  std::string_view name() const override { return "recurse"; }
+
+  Flow run(const Exec& ex) const override {
+    // One chain: `step` busy-waits, then re-schedules itself through `via` until it has run
+    // `times` times, then runs `then`.
+    struct Chain : std::enable_shared_from_this<Chain> {
+      const RecurseOp* op = nullptr;
+      runtime::Runtime* rt = nullptr;
+      runtime::Task then;
+      std::int64_t runs = 0;
+      void step() {
+        if (op->work_us_ > 0) rt->busy_wait(std::chrono::microseconds(op->work_us_));
+        if (++runs < op->times_) {
+          schedule();
+        } else {
+          then();
+        }
+      }
+      void schedule() {
+        auto self = shared_from_this();
+        runtime::Task t = [self] { self->step(); };
+        switch (op->via_) {
+          case Via::next_tick:
+            rt->next_tick(std::move(t), op->site);
+            break;
+          case Via::promise:
+            rt->enqueue_microtask(std::move(t), op->site, CallbackKind::promise);
+            break;
+          case Via::set_immediate:
+            rt->set_immediate(std::move(t), op->site);
+            break;
+          case Via::set_timeout:
+            rt->set_timeout(0, std::move(t), op->site);
+            break;
+        }
+      }
+    };
+    auto chain = std::make_shared<Chain>();
+    chain->op = this;
+    chain->rt = &ex.rt;
+    chain->then = ex.callback(then_);
+    chain->schedule();
+    return {};
+  }
+
+  void emit_twin(TwinWriter& w) const override {
+    static constexpr std::string_view kSchedule[] = {"process.nextTick(step)",
+                                                     "Promise.resolve().then(step)",
+                                                     "setImmediate(step)", "setTimeout(step, 0)"};
+    const std::string schedule(kSchedule[static_cast<int>(via_)]);
+    w.open("{ let runs = 0;");
+    w.open("const step = () => {");
+    if (work_us_ > 0) {
+      w.line("{ const end = performance.now() + " + num(static_cast<double>(work_us_) / 1000) +
+             "; while (performance.now() < end); }");
+    }
+    if (then_.empty()) {
+      w.line("if (++runs < " + std::to_string(times_) + ") " + schedule + ";");
+    } else {
+      w.open("if (++runs < " + std::to_string(times_) + ") " + schedule + "; else {");
+      w.body(then_);
+      w.close("}");
+    }
+    w.close("};");
+    w.line(schedule + ";");
+    w.close("}");
+  }
+  std::string describe() const override {
+    return fmt::format("recurse via {} x{}", kViaNames[static_cast<int>(via_)], times_);
+  }
+
+ private:
+  Via via_;
+  std::int64_t times_;
+  std::int64_t work_us_;
+  Body then_;
+};
+
+// ---- control ----
+
+class RepeatOp final : public Op {
+ public:
+  RepeatOp(std::int64_t times, Body body) : times_(times), body_(std::move(body)) {}
+  std::string_view name() const override { return "repeat"; }
+  Flow run(const Exec&) const override { return Flow{Flow::Kind::repeat, &body_, nullptr, times_}; }
+  void emit_twin(TwinWriter& w) const override {
+    w.function("for (let i = 0; i < " + std::to_string(times_) + "; i++) {", body_, "");
+  }
+  std::string describe() const override { return fmt::format("repeat x{}", times_); }
+
+ private:
+  std::int64_t times_;
+  Body body_;
+};
+
+class TryOp final : public Op {
+ public:
+  TryOp(Body body, Body handler) : body_(std::move(body)), handler_(std::move(handler)) {}
+  std::string_view name() const override { return "try"; }
+  Flow run(const Exec&) const override { return Flow{Flow::Kind::try_catch, &body_, &handler_, 0}; }
+  void emit_twin(TwinWriter& w) const override {
+    w.open("try {");
+    w.body(body_);
+    w.middle("} catch (e) {");
+    w.body(handler_);
+    w.close("}");
+  }
+
+ private:
+  Body body_;
+  Body handler_;
+};
+
+// ---- parsers ----
+
+Body then_of(Parser&, Fields& f) {
+  return f.body("then", BodyKind::callback);
+}
+
+std::unique_ptr<Op> parse_timer_like(Parser& p, const YAML::Node& v, bool interval) {
+  Fields f = interval ? p.fields(v, "setInterval", {"ms", "times", "then"})
+                      : p.fields(v, "setTimeout", {"ms", "then"});
+  // Node accepts any number (negative, NaN, huge) and coerces it; so do we.
+  const double ms = f.number("ms", interval ? std::nullopt : std::optional<double>(0.0));
+  if (!interval) return std::make_unique<SetTimeoutOp>(ms, then_of(p, f));
+  const std::int64_t times = f.integer("times", 1, p.limits().max_times);
+  return std::make_unique<SetIntervalOp>(
+      ms, times, f.body("then", BodyKind::callback, static_cast<double>(times)));
+}
+
+std::unique_ptr<Op> parse_queue(Parser& p, const YAML::Node& v, Queue q, std::string_view name) {
+  Fields f = p.fields(v, name, {"then"});
+  return std::make_unique<QueueOp>(q, then_of(p, f));
+}
+
+}  // namespace
+
+OpRegistry shared_registry(std::string lab_id) {
+  OpRegistry r(std::move(lab_id));
+  r.add_metrics(runtime::Runtime::metric_table());
+
+  r.add(
+      "log",
+      [](Parser& p, const YAML::Node& v) { return std::make_unique<LogOp>(p.text(v, "log")); },
+      "console.log(TEXT)");
+  r.add(
+      "throw",
+      [](Parser& p, const YAML::Node& v) { return std::make_unique<ThrowOp>(p.text(v, "throw")); },
+      "throw new Error(TEXT)");
+  r.add(
+      "setTimeout", [](Parser& p, const YAML::Node& v) { return parse_timer_like(p, v, false); },
+      "setTimeout(() => {then}, ms)");
+  r.add(
+      "setInterval", [](Parser& p, const YAML::Node& v) { return parse_timer_like(p, v, true); },
+      "setInterval(() => {then}, ms), cleared after `times` runs");
+  r.add(
+      "setImmediate",
+      [](Parser& p, const YAML::Node& v) {
+        return parse_queue(p, v, Queue::immediate, "setImmediate");
+      },
+      "setImmediate(() => {then})");
+  r.add(
+      "nextTick",
+      [](Parser& p, const YAML::Node& v) {
+        return parse_queue(p, v, Queue::next_tick, "nextTick");
+      },
+      "process.nextTick(() => {then})");
+  r.add(
+      "promise",
+      [](Parser& p, const YAML::Node& v) { return parse_queue(p, v, Queue::promise, "promise"); },
+      "Promise.resolve().then(() => {then})");
+  r.add(
+      "queueMicrotask",
+      [](Parser& p, const YAML::Node& v) {
+        return parse_queue(p, v, Queue::queue_microtask, "queueMicrotask");
+      },
+      "queueMicrotask(() => {then})");
+  r.add(
+      "async",
+      [](Parser& p, const YAML::Node& v) {
+        Fields f = p.fields(v, "async", {"do"});
+        return std::make_unique<AsyncOp>(f.body("do", BodyKind::async_do));
+      },
+      "(async () => {do})(): runs synchronously up to its first await");
+  r.add(
+      "await",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<Op> {
+        p.fields(v, "await", {});
+        if (!p.in_async()) {
+          p.fail(v,
+                 "`await` may only stand in the `do` of an `async` (not inside a callback's "
+                 "`then`): in JavaScript it would be a syntax error");
+        }
+        return std::make_unique<AwaitOp>();
+      },
+      "await undefined (inside async only): one microtask hop");
+  r.add(
+      "readFile",
+      [](Parser& p, const YAML::Node& v) {
+        Fields f = p.fields(v, "readFile", {"then"});
+        return std::make_unique<ReadFileOp>(then_of(p, f));
+      },
+      "fs.readFile(__filename, () => {then}): four threadpool requests, callback in poll");
+  r.add(
+      "threadpool",
+      [](Parser& p, const YAML::Node& v) {
+        Fields f = p.fields(v, "threadpool", {"ms", "then"});
+        const double ms = f.number_in("ms", 0, p.limits().max_block_ms);
+        return std::make_unique<ThreadpoolOp>(ms, then_of(p, f));
+      },
+      "a task holding one threadpool thread for ms (twin: calibrated crypto.pbkdf2)");
+  r.add(
+      "block",
+      [](Parser& p, const YAML::Node& v) {
+        Fields f = p.fields(v, "block", {"ms"});
+        const double ms = f.number_in("ms", 0, p.limits().max_block_ms);
+        p.add_busy_ms(ms, v);
+        return std::make_unique<BlockOp>(ms);
+      },
+      "busy-wait ms on the loop thread");
+  r.add(
+      "recurse",
+      [](Parser& p, const YAML::Node& v) {
+        Fields f = p.fields(v, "recurse", {"via", "times", "work_us", "then"});
+        const std::string via_name = f.string("via");
+        const auto* it = std::find(std::begin(kViaNames), std::end(kViaNames), via_name);
+        if (it == std::end(kViaNames)) {
+          p.fail(f.get("via"), fmt::format("`via` of `recurse` must be nextTick, promise, "
+                                           "setImmediate or setTimeout; got '{}'",
+                                           via_name));
+        }
+        const std::int64_t times = f.integer("times", 1, p.limits().max_times);
+        const std::int64_t work_us = f.integer("work_us", 0, p.limits().max_work_us, 0);
+        p.add_expanded(static_cast<double>(times), v);
+        p.add_busy_ms(static_cast<double>(times) * static_cast<double>(work_us) / 1000.0, v);
+        return std::make_unique<RecurseOp>(static_cast<Via>(it - std::begin(kViaNames)), times,
+                                           work_us, then_of(p, f));
+      },
+      "a callback re-scheduling itself through `via` `times` times, then `then`");
+  r.add(
+      "repeat",
+      [](Parser& p, const YAML::Node& v) {
+        Fields f = p.fields(v, "repeat", {"times", "do"});
+        const std::int64_t times = f.integer("times", 0, p.limits().max_times);
+        return std::make_unique<RepeatOp>(
+            times, f.body("do", BodyKind::control, static_cast<double>(times)));
+      },
+      "for (let i = 0; i < times; i++) {do}");
+  r.add(
+      "try",
+      [](Parser& p, const YAML::Node& v) {
+        Fields f = p.fields(v, "try", {"do", "catch"});
+        Body body = f.body("do", BodyKind::control);
+        return std::make_unique<TryOp>(std::move(body), f.body("catch", BodyKind::handler));
+      },
+      "try {do} catch (e) {catch}; `{error}` in a catch log is e.message");
+  r.add(
+      "destroySocket",
+      [](Parser& p, const YAML::Node& v) {
+        Fields f = p.fields(v, "destroySocket", {"then"});
+        return std::make_unique<DestroySocketOp>(then_of(p, f));
+      },
+      "net.Socket#destroy(): its 'close' listener {then} runs in the close phase");
+  return r;
+}
+
+}  // namespace nodelab::script

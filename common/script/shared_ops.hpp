@@ -1,0 +1,12 @@
+#pragma once
+// The ops of the shared runtime, which every lab accepts (scenario-format.md "Ops of the
+// shared runtime"), plus `destroySocket` (documented in scenarios/event-loop/README.md).
+
+#include "script/registry.hpp"
+
+namespace nodelab::script {
+
+// A registry for `lab_id` holding the shared ops and the runtime's metric table.
+OpRegistry shared_registry(std::string lab_id);
+
+}  // namespace nodelab::script

@@ -1,0 +1,92 @@
+#include "script/twin.hpp"
+
+#include <algorithm>
+
+#include "script/scenario.hpp"
+
+namespace nodelab::script {
+
+void TwinWriter::line(std::string_view text) {
+  out_.append(static_cast<std::size_t>(indent_) * 2, ' ');
+  out_.append(text);
+  out_ += '\n';
+}
+
+void TwinWriter::open(std::string_view header) {
+  line(header);
+  ++indent_;
+}
+
+void TwinWriter::close(std::string_view footer) {
+  --indent_;
+  line(footer);
+}
+
+void TwinWriter::middle(std::string_view text) {
+  --indent_;
+  line(text);
+  ++indent_;
+}
+
+void TwinWriter::body(const Body& b) {
+  for (const auto& op : b)
+    op->emit_twin(*this);
+}
+
+void TwinWriter::function(std::string_view head, const Body& b, std::string_view tail) {
+  if (b.empty()) {
+    line(std::string(head) + "}" + std::string(tail));
+    return;
+  }
+  open(head);
+  body(b);
+  close("}" + std::string(tail));
+}
+
+void TwinWriter::require(std::string_view name, std::string_view statement) {
+  auto same = [&](const auto& r) { return r.first == name; };
+  if (std::none_of(requires_.begin(), requires_.end(), same)) {
+    requires_.emplace_back(name, statement);
+  }
+}
+
+void TwinWriter::helper(std::string_view name, std::string_view code) {
+  auto same = [&](const auto& h) { return h.first == name; };
+  if (std::none_of(helpers_.begin(), helpers_.end(), same)) helpers_.emplace_back(name, code);
+}
+
+void TwinWriter::use_emitter(std::string_view name) {
+  if (std::find(emitters_.begin(), emitters_.end(), name) == emitters_.end()) {
+    emitters_.emplace_back(name);
+    require("events", "const { EventEmitter } = require('events');");
+  }
+}
+
+std::string TwinWriter::finish(const Scenario& s) {
+  std::string head = "// Node.js twin of " + s.file + " (lab " + s.lab + ", scenario " + s.name +
+                     ").\n// Run it with: node FILE.js -- it prints what `lab-" + s.lab +
+                     " --logs-only` prints.\n";
+  // fs first, then events, then the rest in order of first use (scenario-format.md).
+  auto rank = [](const std::string& n) { return n == "fs" ? 0 : n == "events" ? 1 : 2; };
+  std::stable_sort(requires_.begin(), requires_.end(),
+                   [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
+  for (const auto& r : requires_)
+    head += r.second + "\n";
+  head += "process.on('warning', w => console.log('warning: ' + w.name + ': ' + w.message));\n";
+  if (!emitters_.empty()) {
+    head += "const L = {};\n";
+    for (const auto& e : emitters_)
+      head += "const " + e + " = new EventEmitter();\n";
+  }
+  for (const auto& h : helpers_)
+    head += h.second + "\n";
+  return head + "\n" + out_;
+}
+
+std::string emit_twin(const Scenario& s) {
+  TwinWriter w;
+  w.body(s.main);
+  return w.finish(s);
+}
+
+}  // namespace nodelab::script
