@@ -1,0 +1,58 @@
+#pragma once
+// Everything one run produced, and every way of presenting it: the terminal report
+// (narration, metrics, expectations, outcome, model answer), --json and --trace.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "metrics/metric_set.hpp"
+#include "report/style.hpp"
+#include "runtime/recorder.hpp"
+#include "runtime/runtime.hpp"
+#include "script/expect.hpp"
+#include "script/scenario.hpp"
+
+namespace nodelab::report {
+
+struct RunReport {
+  std::string lab_id;
+  const script::Scenario* scenario = nullptr;
+  const runtime::Recorder* recorder = nullptr;
+  metrics::MetricSet metrics;
+  std::vector<metrics::MetricInfo> metric_table;
+  std::vector<script::ExpectResult> expectations;  // empty when not checked
+  bool expectations_checked = false;
+  runtime::RunResult result;
+  int exit_code = 0;
+};
+
+// "setTimeout callback · setTimeout 10 ms (line 12)"
+std::string describe_callback(const runtime::CallbackRecord& rec, const script::Scenario& s);
+std::string describe_outcome(const RunReport& r);
+
+// A metric as a candidate would quote it: "12.34" for ms, "0.672" for ratios, "3" for
+// counts, "12.0 MiB" for bytes; "n/a" when not measured.
+std::string format_metric(const RunReport& r, std::string_view path);
+// The model answer text with each {metric.path} replaced by its measured value.
+std::string fill_placeholders(const RunReport& r, std::string_view text);
+
+struct NarrationOptions {
+  std::size_t max_lines = 300;  // callback lines before the narration stops and says so
+};
+
+void print_header(std::FILE* out, const RunReport& r, const Style& st);
+void print_narration(std::FILE* out, const RunReport& r, const Style& st,
+                     NarrationOptions opts = {});
+void print_metrics(std::FILE* out, const RunReport& r, const Style& st);
+void print_expectations(std::FILE* out, const RunReport& r, const Style& st);
+void print_outcome(std::FILE* out, const RunReport& r, const Style& st);
+void print_answer(std::FILE* out, const RunReport& r, const Style& st);
+
+nlohmann::json to_json(const RunReport& r);
+// Chrome Trace Event Format (Perfetto, chrome://tracing). Returns false if unwritable.
+bool write_trace(const std::string& path, const RunReport& r, std::string* error);
+
+}  // namespace nodelab::report

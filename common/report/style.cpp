@@ -1,0 +1,77 @@
+#include "report/style.hpp"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace nodelab::report {
+
+Style Style::detect(std::FILE* out, bool no_color_flag) {
+  const char* no_color = std::getenv("NO_COLOR");
+  const bool env_off = no_color != nullptr && *no_color != '\0';
+  return Style(!no_color_flag && !env_off && ::isatty(::fileno(out)) == 1);
+}
+
+std::string Style::wrap(std::string_view sgr, std::string_view text) const {
+  if (!color_) return std::string(text);
+  std::string s = "\x1b[";
+  s.append(sgr).append("m").append(text).append("\x1b[0m");
+  return s;
+}
+
+std::string Style::phase(runtime::Phase p, std::string_view text) const {
+  using runtime::Phase;
+  switch (p) {
+    case Phase::main:
+      return wrap("1", text);
+    case Phase::next_tick:
+      return wrap("36", text);
+    case Phase::microtask:
+      return wrap("35", text);
+    case Phase::timers:
+      return wrap("33", text);
+    case Phase::pending:
+      return wrap("91", text);
+    case Phase::idle:
+    case Phase::prepare:
+      return wrap("90", text);
+    case Phase::poll:
+      return wrap("34", text);
+    case Phase::check:
+      return wrap("32", text);
+    case Phase::close:
+      return wrap("31", text);
+  }
+  return std::string(text);
+}
+
+std::string Style::bold(std::string_view text) const {
+  return wrap("1", text);
+}
+std::string Style::dim(std::string_view text) const {
+  return wrap("2", text);
+}
+std::string Style::good(std::string_view text) const {
+  return wrap("32", text);
+}
+std::string Style::bad(std::string_view text) const {
+  return wrap("1;31", text);
+}
+std::string Style::warn(std::string_view text) const {
+  return wrap("33", text);
+}
+
+int terminal_width(std::FILE* out) {
+  int w = 100;
+  if (const char* cols = std::getenv("COLUMNS")) {
+    w = std::atoi(cols);
+  } else {
+    struct winsize ws {};
+    if (::ioctl(::fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) w = ws.ws_col;
+  }
+  return std::clamp(w, 60, 160);
+}
+
+}  // namespace nodelab::report

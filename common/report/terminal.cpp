@@ -1,0 +1,314 @@
+// The terminal report: header, narration, metrics, expectations, outcome, model answer.
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "report/run_report.hpp"
+#include "runtime/js_number.hpp"
+
+namespace nodelab::report {
+
+using runtime::CallbackKind;
+using runtime::CallbackRecord;
+using runtime::Phase;
+
+namespace {
+
+double ms(runtime::Nanos t) {
+  return runtime::to_ms(t);
+}
+
+std::string thousands(std::uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) {
+    s.insert(static_cast<std::size_t>(i), ",");
+  }
+  return s;
+}
+
+std::string bytes(double b) {
+  if (b >= 1024.0 * 1024 * 1024) return fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024));
+  if (b >= 1024.0 * 1024) return fmt::format("{:.1f} MiB", b / (1024.0 * 1024));
+  if (b >= 1024.0) return fmt::format("{:.1f} KiB", b / 1024.0);
+  return fmt::format("{:.0f} B", b);
+}
+
+// Word-wraps `text` to `width`, each line prefixed by `indent` spaces (the first by none).
+std::string wrap(std::string_view text, std::size_t width, std::size_t indent) {
+  std::string out;
+  std::size_t col = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ')
+      ++i;
+    std::size_t j = text.find_first_of(" \n", i);
+    if (j == std::string_view::npos) j = text.size();
+    const std::string_view word = text.substr(i, j - i);
+    if (col > 0 && col + 1 + word.size() > width) {
+      out += "\n" + std::string(indent, ' ');
+      col = 0;
+    } else if (col > 0) {
+      out += ' ';
+      ++col;
+    }
+    out.append(word);
+    col += word.size();
+    i = j;
+    if (i < text.size() && text[i] == '\n') {
+      out += "\n" + std::string(indent, ' ');
+      col = 0;
+      ++i;
+    }
+  }
+  return out;
+}
+
+const metrics::MetricInfo* info_of(const RunReport& r, std::string_view path) {
+  for (const auto& m : r.metric_table) {
+    if (m.path == path) return &m;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string describe_callback(const CallbackRecord& rec, const script::Scenario& s) {
+  if (rec.kind == CallbackKind::main) return "main script";
+  std::string label = std::string(runtime::kind_name(rec.kind));
+  label += rec.kind == CallbackKind::warning ? " listener" : " callback";
+  if (rec.site > 0 && rec.site < s.sites.size() && s.sites[rec.site] != nullptr) {
+    const script::Op* op = s.sites[rec.site];
+    label += fmt::format(" · {} (line {})", op->describe(), op->line);
+  }
+  return label;
+}
+
+std::string format_metric(const RunReport& r, std::string_view path) {
+  const auto v = r.metrics.get(path);
+  if (!v) return "n/a";
+  const auto* info = info_of(r, path);
+  const std::string_view unit = info ? info->unit : "";
+  if (unit == "ms") {
+    return *v == std::trunc(*v) ? fmt::format("{:.0f}", *v) : fmt::format("{:.2f}", *v);
+  }
+  if (unit == "bytes") return bytes(*v);
+  if (*v == std::trunc(*v) && std::fabs(*v) < 1e15) {
+    return thousands(static_cast<std::uint64_t>(std::fabs(*v)));
+  }
+  return fmt::format("{:.3f}", *v);
+}
+
+std::string fill_placeholders(const RunReport& r, std::string_view text) {
+  std::string out(text);
+  for (const auto& path : script::placeholders_in(text)) {
+    const std::string key = "{" + path + "}";
+    for (auto pos = out.find(key); pos != std::string::npos; pos = out.find(key, pos)) {
+      const std::string v = format_metric(r, path);
+      out.replace(pos, key.size(), v);
+      pos += v.size();
+    }
+  }
+  return out;
+}
+
+std::string describe_outcome(const RunReport& r) {
+  const auto& res = r.result;
+  switch (res.outcome) {
+    case runtime::Outcome::completed:
+      return "completed: the loop ran out of work";
+    case runtime::Outcome::uncaught_exception:
+      return fmt::format("the process died: uncaught {} (in the {} phase) -- Node exits with 1",
+                         res.error.headline(), runtime::phase_name(res.phase));
+    case runtime::Outcome::unhandled_rejection:
+      return fmt::format(
+          "the process died: unhandled promise rejection, {} -- Node 15+ (mode 'throw') exits "
+          "with 1 after the queues drain",
+          res.error.headline());
+    case runtime::Outcome::stopped:
+      return fmt::format("stopped: {}; the figures are partial", stop_reason_text(res.stop));
+  }
+  return "?";
+}
+
+void print_header(std::FILE* out, const RunReport& r, const Style& st) {
+  const auto& s = *r.scenario;
+  fmt::print(out, "{}\n", st.bold(fmt::format("lab-{} · {}", r.lab_id, s.name)));
+  if (!s.title.empty()) fmt::print(out, "{}\n", s.title);
+  fmt::print(out, "{}\n\n", st.dim(s.file));
+}
+
+void print_narration(std::FILE* out, const RunReport& r, const Style& st, NarrationOptions opts) {
+  const auto& rec = *r.recorder;
+  const auto& s = *r.scenario;
+  const auto& cbs = rec.callbacks();
+  const auto& logs = rec.logs();
+
+  fmt::print(out, "{}\n", st.bold("  iter  phase           +ms  callback"));
+  std::size_t log_i = 0;
+  std::size_t printed = 0;
+  // Consecutive look-alike callbacks (a recursion, a burst) are folded into one line.
+  std::size_t folded = 0;
+  const CallbackRecord* fold_first = nullptr;
+  const CallbackRecord* fold_last = nullptr;
+  auto flush_fold = [&] {
+    if (folded == 0) return;
+    fmt::print(
+        out, "{}\n",
+        st.dim(fmt::format("  {:>4}  {:<9} {:>9.3f}  ... {} more like it, through iteration "
+                           "{}",
+                           "", "", ms(fold_last->start), thousands(folded), fold_last->iteration)));
+    folded = 0;
+    fold_first = fold_last = nullptr;
+  };
+
+  const CallbackRecord* prev = nullptr;
+  for (const CallbackRecord& c : cbs) {
+    if (c.internal) continue;
+    const bool has_logs = log_i < logs.size() && logs[log_i].callback == c.id;
+    const bool like_prev = prev != nullptr && !has_logs && prev->kind == c.kind &&
+                           prev->site == c.site && prev->phase == c.phase;
+    prev = &c;
+    if (like_prev) {
+      if (fold_first == nullptr) fold_first = &c;
+      fold_last = &c;
+      ++folded;
+      continue;
+    }
+    flush_fold();
+    if (printed >= opts.max_lines) {
+      const std::uint64_t rest = rec.callback_count() - c.id;
+      fmt::print(out, "{}\n",
+                 st.dim(fmt::format("  ... {} more callbacks not shown (--json and "
+                                    "--trace hold every one)",
+                                    thousands(rest))));
+      break;
+    }
+    ++printed;
+    const bool queue = c.phase == Phase::next_tick || c.phase == Phase::microtask;
+    const std::string iter = c.iteration == 0 ? "main" : std::to_string(c.iteration);
+    std::string label = describe_callback(c, s);
+    if (c.due.count() >= 0) {
+      label += fmt::format(", {:.2f} ms late", std::max(0.0, ms(c.start - c.due)));
+    }
+    const std::string phase_col = fmt::format("{:<9}", runtime::phase_name(c.phase));
+    fmt::print(out, "  {:>4}  {} {:>9.3f}  {}{}\n", iter, st.phase(c.phase, phase_col), ms(c.start),
+               queue ? "  " : "", st.phase(c.phase, label));
+    while (log_i < logs.size() && logs[log_i].callback <= c.id) {
+      if (logs[log_i].callback == c.id) {
+        fmt::print(out, "  {:>4}  {:<9} {:>9}  {}  > {}\n", "", "", "", queue ? "  " : "",
+                   logs[log_i].text);
+      }
+      ++log_i;
+    }
+  }
+  flush_fold();
+  if (rec.callbacks_truncated()) {
+    fmt::print(out, "{}\n",
+               st.warn(fmt::format("  recording stopped after {} callbacks (of {}); metrics "
+                                   "count them all",
+                                   thousands(cbs.size()), thousands(rec.callback_count()))));
+  }
+  fmt::print(out, "\n");
+}
+
+void print_metrics(std::FILE* out, const RunReport& r, const Style& st) {
+  const auto& m = r.metrics;
+  auto f = [&](std::string_view p) { return format_metric(r, p); };
+  auto v = [&](std::string_view p) { return m.get(p).value_or(0); };
+  fmt::print(out, "{}\n", st.bold("metrics"));
+  auto row = [&](std::string_view name, const std::string& value) {
+    fmt::print(out, "  {:<22} {}\n", name, value);
+  };
+  if (v("eventLoopDelay.count") > 0) {
+    row("eventLoopDelay",
+        fmt::format("p50 {} ms · p99 {} ms · max {} ms · mean {} ms ({} samples, resolution {} ms)",
+                    f("eventLoopDelay.p50_ms"), f("eventLoopDelay.p99_ms"),
+                    f("eventLoopDelay.max_ms"), f("eventLoopDelay.mean_ms"),
+                    f("eventLoopDelay.count"), f("eventLoopDelay.resolution_ms")));
+  } else {
+    row("eventLoopDelay", fmt::format("no samples: the loop ran for less than one {} ms tick",
+                                      f("eventLoopDelay.resolution_ms")));
+  }
+  row("eventLoopUtilization",
+      fmt::format("{} (active {} ms, idle {} ms)", f("eventLoopUtilization.utilization"),
+                  f("eventLoopUtilization.active_ms"), f("eventLoopUtilization.idle_ms")));
+  if (v("timerDrift.count") > 0) {
+    row("timerDrift", fmt::format("max {} ms · p99 {} ms · p50 {} ms ({} timer callbacks)",
+                                  f("timerDrift.max_ms"), f("timerDrift.p99_ms"),
+                                  f("timerDrift.p50_ms"), f("timerDrift.count")));
+  }
+  row("drain", fmt::format("longest nextTick+microtask drain: {} callbacks, {} ms",
+                           f("drain.maxCallbacks"), f("drain.max_ms")));
+  row("loop", fmt::format("{} iterations · {} ms in all · main script {} ms", f("loop.iterations"),
+                          f("loop.total_ms"), f("loop.main_ms")));
+  row("callbacks",
+      fmt::format("{}: timers {} · immediates {} · nextTicks {} · microtasks {} · I/O {} · "
+                  "close {}",
+                  f("callbacks.total"), f("callbacks.timers"), f("callbacks.immediates"),
+                  f("callbacks.nextTicks"), f("callbacks.microtasks"), f("callbacks.io"),
+                  f("callbacks.close")));
+  if (v("threadpool.tasks") > 0) {
+    row("threadpool",
+        fmt::format("size {} · {} tasks · queue wait p50 {} / max {} ms · run max "
+                    "{} ms",
+                    f("threadpool.size"), f("threadpool.tasks"), f("threadpool.queueWait.p50_ms"),
+                    f("threadpool.queueWait.max_ms"), f("threadpool.runTime.max_ms")));
+  }
+  if (v("readFile.count") > 0) {
+    row("readFile", fmt::format("{} · latency p50 {} ms · max {} ms", f("readFile.count"),
+                                f("readFile.p50_ms"), f("readFile.max_ms")));
+  }
+  row("memory", fmt::format("rss {} (peak {})", f("memory.rss_bytes"), f("memory.rssPeak_bytes")));
+  // Lab-specific metrics: every path not shown above.
+  for (const auto& e : m.entries()) {
+    const bool shared = std::any_of(runtime::Runtime::metric_table().begin(),
+                                    runtime::Runtime::metric_table().end(),
+                                    [&](const metrics::MetricInfo& i) { return i.path == e.path; });
+    if (!shared) row(e.path, f(e.path));
+  }
+  fmt::print(out, "\n");
+}
+
+void print_expectations(std::FILE* out, const RunReport& r, const Style& st) {
+  if (!r.expectations_checked) {
+    if (!r.scenario->expect.empty()) {
+      fmt::print(out, "{}\n  {}\n\n", st.bold("expect"),
+                 st.warn("not checked: the run did not finish"));
+    }
+    return;
+  }
+  if (r.expectations.empty()) return;
+  fmt::print(out, "{}\n", st.bold("expect"));
+  for (const auto& e : r.expectations) {
+    if (e.ok) {
+      fmt::print(out, "  {} {}{}\n", st.good("✓"), e.what,
+                 e.detail.empty() ? "" : st.dim(" — " + e.detail));
+    } else {
+      fmt::print(out, "  {} {} — {}\n", st.bad("✗"), e.what, e.detail);
+    }
+  }
+  fmt::print(out, "\n");
+}
+
+void print_outcome(std::FILE* out, const RunReport& r, const Style& st) {
+  const bool ok = r.exit_code == 0;
+  const std::string text = fmt::format("{} (exit {})", describe_outcome(r), r.exit_code);
+  fmt::print(out, "{} {}\n\n", st.bold("outcome"), ok ? text : st.warn(text));
+}
+
+void print_answer(std::FILE* out, const RunReport& r, const Style& st) {
+  if (r.scenario->answer.empty()) return;
+  const int width = terminal_width(out);
+  fmt::print(out, "{}\n", st.bold("model answer"));
+  for (const auto& part : r.scenario->answer) {
+    const std::string text = fill_placeholders(r, part.text);
+    fmt::print(out, "  {} {}\n", st.bold(fmt::format("{:<11}", part.key)),
+               wrap(text, static_cast<std::size_t>(std::max(40, width - 16)), 14));
+  }
+  fmt::print(out, "\n");
+}
+
+}  // namespace nodelab::report
