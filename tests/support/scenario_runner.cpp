@@ -1,0 +1,75 @@
+#include "support/scenario_runner.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "script/interpreter.hpp"
+#include "script/scenario.hpp"
+#include "script/shared_ops.hpp"
+#include "script/twin.hpp"
+
+namespace nodelab::testing {
+
+namespace {
+std::atomic<int> g_counter{0};
+}
+
+TempFile::TempFile(const std::string& content, const std::string& suffix) {
+  path_ = (std::filesystem::temp_directory_path() / ("nodelab-test-" + std::to_string(getpid()) +
+                                                     "-" + std::to_string(++g_counter) + suffix))
+              .string();
+  std::ofstream(path_, std::ios::binary) << content;
+}
+
+TempFile::~TempFile() {
+  std::error_code ec;
+  std::filesystem::remove(path_, ec);
+}
+
+RunOutput run_yaml(const std::string& yaml, std::chrono::milliseconds watchdog) {
+  TempFile file(yaml);
+  const auto registry = script::shared_registry("event-loop");
+  const script::Scenario s = script::load_scenario(file.path(), registry);
+  RunOutput out;
+  {
+    runtime::Runtime rt;
+    script::Interpreter interp(s, rt);
+    {
+      runtime::Watchdog wd(watchdog);
+      out.result = interp.run();
+    }
+    rt.collect_metrics(out.metrics);
+    out.logged = script::logged_lines(rt.recorder());
+    for (const auto& l : out.logged)
+      out.lines.push_back(l.text);
+    out.expectations = script::check_expectations(s.expect, rt.recorder(), out.metrics);
+    out.callbacks = rt.recorder().callbacks();
+    out.loop_closed_cleanly = rt.shutdown() == 0;
+  }
+  runtime::clear_stop();
+  return out;
+}
+
+std::string load_error(const std::string& yaml) {
+  TempFile file(yaml);
+  const auto registry = script::shared_registry("event-loop");
+  try {
+    script::load_scenario(file.path(), registry);
+  } catch (const script::ScenarioError& e) {
+    std::string msg = e.what();
+    if (msg.rfind(file.path(), 0) == 0) msg = "FILE" + msg.substr(file.path().size());
+    return msg;
+  }
+  return "";
+}
+
+std::string twin_of(const std::string& yaml) {
+  TempFile file(yaml);
+  const auto registry = script::shared_registry("event-loop");
+  return script::emit_twin(script::load_scenario(file.path(), registry));
+}
+
+}  // namespace nodelab::testing

@@ -1,0 +1,47 @@
+#pragma once
+// Test support: load and run a scenario given as YAML text, the way lab-event-loop does,
+// under a watchdog that turns a hang into a failed (stopped) run.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "metrics/metric_set.hpp"
+#include "runtime/runtime.hpp"
+#include "script/expect.hpp"
+
+namespace nodelab::testing {
+
+// A file under the system temp directory, removed when this goes out of scope.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content, const std::string& suffix = ".yaml");
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct RunOutput {
+  runtime::RunResult result;
+  std::vector<std::string> lines;          // stdout lines, as --logs-only prints them
+  std::vector<script::LoggedLine> logged;  // the same, with the phase that logged each
+  metrics::MetricSet metrics;
+  std::vector<script::ExpectResult> expectations;
+  std::vector<runtime::CallbackRecord> callbacks;
+  bool loop_closed_cleanly = false;  // uv_loop_close() == 0 after the run
+};
+
+// Runs `yaml` (a whole scenario file) with the event-loop lab's ops.
+RunOutput run_yaml(const std::string& yaml,
+                   std::chrono::milliseconds watchdog = std::chrono::seconds(30));
+// Loads `yaml`; returns the error exactly as the lab prints it with the file name replaced
+// by "FILE", or "" if it loaded.
+std::string load_error(const std::string& yaml);
+// The Node twin of `yaml`.
+std::string twin_of(const std::string& yaml);
+
+}  // namespace nodelab::testing

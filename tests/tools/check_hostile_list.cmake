@@ -1,0 +1,13 @@
+# Fails when the driver's hostile cases and the list registered in tests/CMakeLists.txt drift.
+execute_process(COMMAND ${DRIVER} hostile-cases OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nodelab-testdriver hostile-cases failed")
+endif()
+string(STRIP "${out}" out)
+string(REPLACE "\n" ";" cases "${out}")
+list(SORT cases)
+set(expected ${EXPECTED})
+list(SORT expected)
+if(NOT cases STREQUAL expected)
+  message(FATAL_ERROR "hostile cases differ:\n driver: ${cases}\n cmake:  ${expected}")
+endif()
