@@ -95,6 +95,7 @@ std::string format_metric(const RunReport& r, std::string_view path) {
     return *v == std::trunc(*v) ? fmt::format("{:.0f}", *v) : fmt::format("{:.2f}", *v);
   }
   if (unit == "bytes") return bytes(*v);
+  if (unit == "ratio") return fmt::format("{:.3f}", *v);
   if (*v == std::trunc(*v) && std::fabs(*v) < 1e15) {
     return thousands(static_cast<std::uint64_t>(std::fabs(*v)));
   }
@@ -151,17 +152,19 @@ void print_narration(std::FILE* out, const RunReport& r, const Style& st, Narrat
   std::size_t printed = 0;
   // Consecutive look-alike callbacks (a recursion, a burst) are folded into one line.
   std::size_t folded = 0;
-  const CallbackRecord* fold_first = nullptr;
   const CallbackRecord* fold_last = nullptr;
   auto flush_fold = [&] {
     if (folded == 0) return;
-    fmt::print(
-        out, "{}\n",
-        st.dim(fmt::format("  {:>4}  {:<9} {:>9.3f}  ... {} more like it, through iteration "
-                           "{}",
-                           "", "", ms(fold_last->start), thousands(folded), fold_last->iteration)));
+    const std::string where =
+        fold_last->iteration == 0
+            ? fmt::format("through +{:.3f} ms, before the loop started", ms(fold_last->start))
+            : fmt::format("through +{:.3f} ms, iteration {}", ms(fold_last->start),
+                          fold_last->iteration);
+    fmt::print(out, "{}\n",
+               st.dim(fmt::format("  {:>4}  {:<9} {:>9}  ... {} more like it ({})", "", "", "",
+                                  thousands(folded), where)));
     folded = 0;
-    fold_first = fold_last = nullptr;
+    fold_last = nullptr;
   };
 
   const CallbackRecord* prev = nullptr;
@@ -172,7 +175,6 @@ void print_narration(std::FILE* out, const RunReport& r, const Style& st, Narrat
                            prev->site == c.site && prev->phase == c.phase;
     prev = &c;
     if (like_prev) {
-      if (fold_first == nullptr) fold_first = &c;
       fold_last = &c;
       ++folded;
       continue;
@@ -229,8 +231,10 @@ void print_metrics(std::FILE* out, const RunReport& r, const Style& st) {
                     f("eventLoopDelay.max_ms"), f("eventLoopDelay.mean_ms"),
                     f("eventLoopDelay.count"), f("eventLoopDelay.resolution_ms")));
   } else {
-    row("eventLoopDelay", fmt::format("no samples: the loop ran for less than one {} ms tick",
-                                      f("eventLoopDelay.resolution_ms")));
+    row("eventLoopDelay",
+        fmt::format("no samples: the {} ms sampling timer did not fire twice (a short run, or a "
+                    "loop blocked from the start)",
+                    f("eventLoopDelay.resolution_ms")));
   }
   row("eventLoopUtilization",
       fmt::format("{} (active {} ms, idle {} ms)", f("eventLoopUtilization.utilization"),

@@ -97,8 +97,11 @@ int Runtime::shutdown() {
   microtask_queue_.clear();
 
   // In-flight requests still call back; their callbacks see stopping_ and only free.
-  // Pool tasks see abandon_work_ and return at once.
-  uv_run(&loop_, UV_RUN_DEFAULT);
+  // Pool tasks see abandon_work_ and return at once. A uv_stop() from a death before the
+  // loop ever ran leaves stop_flag set, and uv_run then returns at once (clearing it): run
+  // until nothing is left.
+  while (uv_run(&loop_, UV_RUN_DEFAULT) != 0) {
+  }
   close_result_ = uv_loop_close(&loop_);
   assert(close_result_ == 0 && "a handle or request outlived the runtime");
   return close_result_;

@@ -40,7 +40,7 @@ const std::vector<metrics::MetricInfo>& Runtime::metric_table() {
       {"eventLoopDelay.max_ms", "ms", "largest gap: the longest the loop was away"},
       {"eventLoopUtilization.idle_ms", "ms", "time the loop spent waiting in poll"},
       {"eventLoopUtilization.active_ms", "ms", "time since loop start not spent idle"},
-      {"eventLoopUtilization.utilization", "", "active / (idle + active), 0..1"},
+      {"eventLoopUtilization.utilization", "ratio", "active / (idle + active), 0..1"},
       {"timerDrift.count", "", "timer callbacks run"},
       {"timerDrift.min_ms", "ms", "least lateness of a timer callback"},
       {"timerDrift.mean_ms", "ms", "mean lateness"},
