@@ -33,9 +33,10 @@ void Histogram::record(std::uint64_t v) {
   if (count_ == 0 || v < min_) min_ = v;
   max_ = std::max(max_, v);
   ++count_;
-  const auto x = static_cast<long double>(v);
-  sum_ += x;
-  sum_sq_ += x * x;
+  const double x = static_cast<double>(v);
+  const double delta = x - mean_;
+  mean_ += delta / static_cast<double>(count_);
+  m2_ += delta * (x - mean_);
 }
 
 void Histogram::reset() {
@@ -43,20 +44,18 @@ void Histogram::reset() {
 }
 
 double Histogram::mean() const {
-  return count_ ? static_cast<double>(sum_ / static_cast<long double>(count_)) : 0.0;
+  return count_ ? mean_ : 0.0;
 }
 
+// Population standard deviation, as hdr_stddev reports it.
 double Histogram::stddev() const {
-  if (count_ == 0) return 0.0;
-  const long double n = static_cast<long double>(count_);
-  const long double m = sum_ / n;
-  const long double var = std::max<long double>(0, sum_sq_ / n - m * m);
-  return static_cast<double>(std::sqrt(var));
+  return count_ ? std::sqrt(std::max(0.0, m2_ / static_cast<double>(count_))) : 0.0;
 }
 
 std::uint64_t Histogram::percentile(double p) const {
   if (count_ == 0) return 0;
-  p = std::clamp(p, 0.0, 100.0);
+  if (!(p > 0)) return min_;  // rank 1 is the minimum itself (hdr_value_at_percentile agrees)
+  p = std::min(p, 100.0);
   auto rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
   rank = std::clamp<std::uint64_t>(rank, 1, count_);
   std::uint64_t seen = 0;

@@ -33,8 +33,8 @@ class Histogram {
   std::uint64_t count_ = 0;
   std::uint64_t min_ = 0;
   std::uint64_t max_ = 0;
-  long double sum_ = 0;
-  long double sum_sq_ = 0;
+  double mean_ = 0;  // Welford's running mean and sum of squared deviations: no catastrophic
+  double m2_ = 0;    // cancellation for large values with a small spread
 };
 
 }  // namespace nodelab::metrics
