@@ -1,10 +1,27 @@
 #include "metrics/metric_set.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace nodelab::metrics {
 
+namespace {
+// "a" and "a.b" cannot both be JSON paths: one would have to be a number and an object.
+bool clashes(std::string_view a, std::string_view b) {
+  const auto& shorter = a.size() < b.size() ? a : b;
+  const auto& longer = a.size() < b.size() ? b : a;
+  return shorter.size() < longer.size() && longer.substr(0, shorter.size()) == shorter &&
+         longer[shorter.size()] == '.';
+}
+}  // namespace
+
 void MetricSet::set(std::string_view path, std::optional<double> value) {
+  for (const auto& e : entries_) {
+    if (clashes(e.path, path)) {
+      throw std::logic_error("metric path '" + std::string(path) + "' clashes with '" + e.path +
+                             "': a metric cannot also be a group");
+    }
+  }
   auto it = std::find_if(entries_.begin(), entries_.end(),
                          [&](const Entry& e) { return e.path == path; });
   if (it != entries_.end()) {

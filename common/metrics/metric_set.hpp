@@ -27,6 +27,8 @@ class MetricSet {
     std::optional<double> value;  // nullopt: not measurable in this run (no samples)
   };
 
+  // Adds or overwrites a metric. Throws std::logic_error if the path clashes with another
+  // (one is a dotted prefix of the other): a lab's metric table would be wrong.
   void set(std::string_view path, std::optional<double> value);
   std::optional<double> get(std::string_view path) const;
   bool has(std::string_view path) const;

@@ -97,7 +97,7 @@ std::string format_metric(const RunReport& r, std::string_view path) {
   if (unit == "bytes") return bytes(*v);
   if (unit == "ratio") return fmt::format("{:.3f}", *v);
   if (*v == std::trunc(*v) && std::fabs(*v) < 1e15) {
-    return thousands(static_cast<std::uint64_t>(std::fabs(*v)));
+    return (*v < 0 ? "-" : "") + thousands(static_cast<std::uint64_t>(std::fabs(*v)));
   }
   return fmt::format("{:.3f}", *v);
 }

@@ -93,8 +93,10 @@ void parse_expect(Parser& p, const YAML::Node& n, const OpRegistry& registry, Ex
     const YAML::Node ph = f.get("phases");
     p.visit(ph);
     if (!ph.IsMap()) p.fail(ph, "`expect.phases` maps a logged line to a phase name");
+    std::set<std::string> seen;
     for (const auto& kv : ph) {
       const std::string text = p.string(kv.first, "a line in `expect.phases`");
+      if (!seen.insert(text).second) p.fail(kv.first, fmt::format("duplicate key '{}'", text));
       const std::string name = p.string(kv.second, "a phase in `expect.phases`");
       const auto phase = runtime::parse_phase(name);
       if (!phase) {
@@ -112,8 +114,10 @@ void parse_expect(Parser& p, const YAML::Node& n, const OpRegistry& registry, Ex
     std::vector<std::string_view> known;
     for (const auto& m : registry.metrics())
       known.push_back(m.path);
+    std::set<std::string> seen;
     for (const auto& kv : ms) {
       const std::string path = p.string(kv.first, "a metric path");
+      if (!seen.insert(path).second) p.fail(kv.first, fmt::format("duplicate key '{}'", path));
       if (!registry.knows_metric(path)) {
         const std::string hint = closest_match(path, known);
         p.fail(kv.first, fmt::format("unknown metric '{}' for lab-{}{}", path, registry.lab_id(),

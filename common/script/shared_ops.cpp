@@ -435,11 +435,13 @@ OpRegistry shared_registry(std::string lab_id) {
 
   r.add(
       "log",
-      [](Parser& p, const YAML::Node& v) { return std::make_unique<LogOp>(p.text(v, "log")); },
+      [](Parser& p, const YAML::Node& v) { return std::make_unique<LogOp>(p.text(v, "`log`")); },
       "console.log(TEXT)");
   r.add(
       "throw",
-      [](Parser& p, const YAML::Node& v) { return std::make_unique<ThrowOp>(p.text(v, "throw")); },
+      [](Parser& p, const YAML::Node& v) {
+        return std::make_unique<ThrowOp>(p.text(v, "`throw`"));
+      },
       "throw new Error(TEXT)");
   r.add(
       "setTimeout", [](Parser& p, const YAML::Node& v) { return parse_timer_like(p, v, false); },

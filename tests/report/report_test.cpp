@@ -1,0 +1,262 @@
+// The run report: metric formatting and {placeholder} filling, --json, and the Chrome trace.
+
+#include "report/run_report.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "script/interpreter.hpp"
+#include "script/shared_ops.hpp"
+#include "support/scenario_runner.hpp"
+
+using namespace nodelab;
+using nlohmann::json;
+
+namespace {
+
+// A report with only metrics (what format_metric and fill_placeholders read).
+report::RunReport metrics_report() {
+  report::RunReport r;
+  r.lab_id = "event-loop";
+  r.metric_table = runtime::Runtime::metric_table();
+  r.metrics.set("eventLoopUtilization.utilization", 0.67249);
+  r.metrics.set("eventLoopDelay.p99_ms", 12.5);
+  r.metrics.set("eventLoopDelay.max_ms", 105.0);
+  r.metrics.set("timerDrift.max_ms", std::nullopt);
+  r.metrics.set("callbacks.total", 1234567.0);
+  r.metrics.set("memory.rss_bytes", 5.0 * 1024 * 1024);
+  r.metrics.set("memory.rssPeak_bytes", 1536.0);
+  r.metrics.set("threadpool.size", 4.0);
+  return r;
+}
+
+// A scenario really run, with everything a RunReport points at kept alive.
+struct RealRun {
+  testing::TempFile file;
+  script::OpRegistry registry = script::shared_registry("event-loop");
+  script::Scenario scenario;
+  runtime::Runtime rt;
+  report::RunReport report;
+
+  explicit RealRun(const std::string& yaml) : file(yaml) {
+    scenario = script::load_scenario(file.path(), registry);
+    script::Interpreter interp(scenario, rt);
+    {
+      runtime::Watchdog wd(std::chrono::seconds(20));
+      report.result = interp.run();
+    }
+    report.lab_id = "event-loop";
+    report.scenario = &scenario;
+    report.recorder = &rt.recorder();
+    report.metric_table = registry.metrics();
+    rt.collect_metrics(report.metrics);
+    report.expectations =
+        script::check_expectations(scenario.expect, rt.recorder(), report.metrics);
+    report.expectations_checked = true;
+  }
+};
+
+const char* kScenario = R"(lab: event-loop
+name: report-demo
+title: A small run for the report
+answer:
+  mechanism: immediates run in the check phase
+  evidence: "ELU was {eventLoopUtilization.utilization}; {callbacks.total} callbacks; {timerDrift.max_ms} ms late"
+main:
+  - log: start
+  - threadpool: { ms: 5, then: [ { log: pool } ] }
+  - setTimeout: { ms: 1, then: [ { log: timer } ] }
+  - setImmediate: { then: [ { log: immediate }, { nextTick: { then: [ { log: tick } ] } } ] }
+expect:
+  phases: { start: main, pool: poll }
+  metrics:
+    callbacks.total: { gte: 5 }
+)";
+
+}  // namespace
+
+TEST_CASE("report.format_metric_by_unit") {
+  const auto r = metrics_report();
+  // "ms": whole numbers without decimals, others with two.
+  CHECK(report::format_metric(r, "eventLoopDelay.max_ms") == "105");
+  CHECK(report::format_metric(r, "eventLoopDelay.p99_ms") == "12.50");
+  // Ratios: three decimals; counts: thousands separators.
+  CHECK(report::format_metric(r, "eventLoopUtilization.utilization") == "0.672");
+  CHECK(report::format_metric(r, "callbacks.total") == "1,234,567");
+  CHECK(report::format_metric(r, "threadpool.size") == "4");
+  // Bytes: binary units.
+  CHECK(report::format_metric(r, "memory.rss_bytes") == "5.0 MiB");
+  CHECK(report::format_metric(r, "memory.rssPeak_bytes") == "1.5 KiB");
+  // Not measured, or not a metric of this run.
+  CHECK(report::format_metric(r, "timerDrift.max_ms") == "n/a");
+  CHECK(report::format_metric(r, "no.such_metric") == "n/a");
+}
+
+// Regression: format_metric prints a negative whole unitless value without its sign
+// (thousands(uint64(fabs(v)))): a lab metric of -3 prints as "3". Repro below.
+TEST_CASE("report.format_metric_keeps_the_sign_of_counts") {
+  report::RunReport r;
+  r.metrics.set("lab.delta", -3.0);
+  CHECK(report::format_metric(r, "lab.delta") == "-3");
+}
+
+TEST_CASE("report.fill_placeholders") {
+  const auto r = metrics_report();
+  CHECK(report::fill_placeholders(
+            r, "ELU {eventLoopUtilization.utilization}, p99 {eventLoopDelay.p99_ms} ms") ==
+        "ELU 0.672, p99 12.50 ms");
+  // Missing values and unknown paths read "n/a"; every occurrence is replaced.
+  CHECK(report::fill_placeholders(r, "{timerDrift.max_ms} / {timerDrift.max_ms} / {x.y}") ==
+        "n/a / n/a / n/a");
+  // Only dotted paths are placeholders: {error} and {plain} stay as written.
+  CHECK(report::fill_placeholders(r, "{error} {plain} {callbacks.total}") ==
+        "{error} {plain} 1,234,567");
+  CHECK(report::fill_placeholders(r, "no placeholders") == "no placeholders");
+}
+
+TEST_CASE("report.to_json_has_every_section") {
+  RealRun run(kScenario);
+  const json j = report::to_json(run.report);
+  for (const char* key : {"lab", "scenario", "logs", "callbacks", "recording", "metrics", "expect",
+                          "outcome", "answer"}) {
+    CAPTURE(key);
+    CHECK(j.contains(key));
+  }
+  CHECK(j["lab"] == "event-loop");
+  CHECK(j["scenario"]["name"] == "report-demo");
+
+  // logs: text, the phase that logged it, iteration.
+  REQUIRE(j["logs"].is_array());
+  REQUIRE(j["logs"].size() == 5);
+  CHECK(j["logs"][0]["text"] == "start");
+  CHECK(j["logs"][0]["phase"] == "main");
+  CHECK(j["logs"][0]["iteration"] == 0);
+  std::set<std::string> texts;
+  for (const auto& l : j["logs"])
+    texts.insert(l["text"].get<std::string>());
+  CHECK(texts == std::set<std::string>{"start", "pool", "timer", "immediate", "tick"});
+  for (const auto& l : j["logs"]) {
+    if (l["text"] == "tick") CHECK(l["phase"] == "nextTick");
+    if (l["text"] == "immediate") CHECK(l["phase"] == "check");
+  }
+
+  // callbacks: every recorded callback, main first; the timer says how late it was.
+  REQUIRE(j["callbacks"].size() == run.rt.recorder().callbacks().size());
+  CHECK(j["callbacks"][0]["kind"] == "main script");
+  CHECK(j["callbacks"][0]["phase"] == "main");
+  bool saw_timer = false;
+  for (const auto& c : j["callbacks"]) {
+    if (c["kind"] == "setTimeout") {
+      saw_timer = true;
+      CHECK(c.contains("late_ms"));
+      CHECK(c["line"] == 10);  // the setTimeout op's line in the scenario
+    }
+  }
+  CHECK(saw_timer);
+  CHECK(j["recording"]["callbacks"] == run.rt.recorder().callback_count());
+
+  // metrics nest by dots; unmeasured ones are null.
+  CHECK(j["metrics"]["callbacks"]["total"].get<double>() >= 5);
+  CHECK(j["metrics"]["threadpool"]["tasks"] == 1.0);
+
+  // expect: checked, all ok, one result per expectation.
+  CHECK(j["expect"]["checked"] == true);
+  CHECK(j["expect"]["ok"] == true);
+  CHECK(j["expect"]["results"].size() == 3);
+
+  CHECK(j["outcome"]["kind"] == "completed");
+  CHECK(j["outcome"]["exit_code"] == 0);
+  CHECK_FALSE(j["outcome"].contains("error"));
+
+  // answer: the placeholders filled with this run's values.
+  CHECK(j["answer"]["mechanism"] == "immediates run in the check phase");
+  const std::string evidence = j["answer"]["evidence"];
+  CHECK(evidence.find('{') == std::string::npos);
+  CHECK(evidence.find("callbacks;") != std::string::npos);
+  CHECK(evidence.rfind("ELU was 0.", 0) == 0);
+  CHECK(run.rt.shutdown() == 0);
+}
+
+TEST_CASE("report.to_json_outcome_of_a_death") {
+  RealRun run(R"(lab: event-loop
+main:
+  - setTimeout:
+      then:
+        - log: dying
+        - throw: boom
+)");
+  run.report.exit_code = 1;
+  const json j = report::to_json(run.report);
+  CHECK(j["outcome"]["kind"] == "uncaught_exception");
+  CHECK(j["outcome"]["exit_code"] == 1);
+  CHECK(j["outcome"]["error"]["name"] == "Error");
+  CHECK(j["outcome"]["error"]["message"] == "boom");
+  CHECK(j["outcome"]["error"]["phase"] == "timers");
+  CHECK(j["outcome"]["summary"] ==
+        "the process died: uncaught Error: boom (in the timers phase) -- Node exits with 1");
+  // No answer block in the scenario: an empty object, not null.
+  CHECK(j["answer"].is_object());
+  CHECK(j["answer"].empty());
+  CHECK(run.rt.shutdown() == 0);
+}
+
+TEST_CASE("report.write_trace_is_chrome_trace_json") {
+  RealRun run(kScenario);
+  testing::TempFile out("", ".json");
+  std::string error;
+  REQUIRE(report::write_trace(out.path(), run.report, &error));
+  CHECK(error.empty());
+
+  std::ifstream in(out.path());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const json trace = json::parse(ss.str());  // throws (fails the test) if not valid JSON
+  REQUIRE(trace.contains("traceEvents"));
+  REQUIRE(trace["traceEvents"].is_array());
+  CHECK(trace["displayTimeUnit"] == "ms");
+
+  std::set<std::string> lanes;
+  std::size_t complete = 0;
+  std::size_t pool_spans = 0;
+  for (const auto& e : trace["traceEvents"]) {
+    REQUIRE(e.contains("ph"));
+    CHECK(e["pid"] == 1);
+    if (e["ph"] == "M" && e["name"] == "thread_name") {
+      lanes.insert(e["args"]["name"].get<std::string>());
+    }
+    if (e["ph"] == "X") {
+      ++complete;
+      // Complete events carry a start and a positive duration, in microseconds.
+      CHECK(e.contains("ts"));
+      CHECK(e["dur"].get<double>() > 0);
+      CHECK(e.contains("name"));
+      if (e["cat"] == "threadpool") ++pool_spans;
+    }
+  }
+  // One named lane per phase and queue, plus one per pool thread used.
+  for (const char* lane : {"main", "nextTick", "microtask", "timers", "poll", "check", "close"}) {
+    CAPTURE(lane);
+    CHECK(lanes.count(lane) == 1);
+  }
+  CHECK(lanes.count("threadpool #" + std::to_string(run.rt.recorder().work_spans()[0].thread)) ==
+        1);
+  // One "X" per recorded callback and per pool task.
+  CHECK(complete == run.rt.recorder().callbacks().size() + run.rt.recorder().work_spans().size());
+  CHECK(pool_spans == 1);
+  CHECK(run.rt.shutdown() == 0);
+}
+
+TEST_CASE("report.write_trace_reports_an_unwritable_path") {
+  RealRun run("lab: event-loop\nmain:\n  - log: x\n");
+  std::string error;
+  CHECK_FALSE(report::write_trace("/nonexistent-dir/nodelab/trace.json", run.report, &error));
+  CHECK(error == "cannot write /nonexistent-dir/nodelab/trace.json");
+  CHECK(run.rt.shutdown() == 0);
+}
