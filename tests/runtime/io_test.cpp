@@ -13,6 +13,7 @@
 
 #include "metrics/metric_set.hpp"
 #include "runtime/runtime.hpp"
+#include "support/runtime_helpers.hpp"
 #include "support/scenario_runner.hpp"
 
 using namespace nodelab;
@@ -22,26 +23,9 @@ using runtime::Outcome;
 using runtime::Phase;
 using runtime::Runtime;
 using namespace std::chrono_literals;
+using namespace nodelab::testing;
 
 namespace {
-
-std::vector<std::string> log_texts(const Runtime& rt) {
-  std::vector<std::string> out;
-  for (const auto& l : rt.recorder().logs())
-    out.push_back(l.text);
-  return out;
-}
-
-const CallbackRecord* logged_by(const Runtime& rt, const std::string& text) {
-  for (const auto& l : rt.recorder().logs()) {
-    if (l.text == text) return rt.recorder().find(l.callback);
-  }
-  return nullptr;
-}
-
-runtime::Task logger(Runtime& rt, std::string text) {
-  return [&rt, text = std::move(text)] { rt.log(text); };
-}
 
 std::vector<const CallbackRecord*> records_of(const Runtime& rt, CallbackKind kind) {
   std::vector<const CallbackRecord*> out;

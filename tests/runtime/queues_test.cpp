@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/runtime.hpp"
+#include "support/runtime_helpers.hpp"
 
 using namespace nodelab;
 using runtime::CallbackKind;
@@ -20,36 +21,7 @@ using runtime::Outcome;
 using runtime::Phase;
 using runtime::Runtime;
 using namespace std::chrono_literals;
-
-namespace {
-
-std::vector<std::string> log_texts(const Runtime& rt) {
-  std::vector<std::string> out;
-  for (const auto& l : rt.recorder().logs())
-    out.push_back(l.text);
-  return out;
-}
-
-const CallbackRecord* logged_by(const Runtime& rt, const std::string& text) {
-  for (const auto& l : rt.recorder().logs()) {
-    if (l.text == text) return rt.recorder().find(l.callback);
-  }
-  return nullptr;
-}
-
-runtime::Task logger(Runtime& rt, std::string text) {
-  return [&rt, text = std::move(text)] { rt.log(text); };
-}
-
-void promise(Runtime& rt, runtime::Task cb) {
-  rt.enqueue_microtask(std::move(cb), 0, CallbackKind::promise);
-}
-
-[[noreturn]] void js_throw(const std::string& message) {
-  throw JsThrow(JsError{"Error", "", message});
-}
-
-}  // namespace
+using namespace nodelab::testing;
 
 // node (CJS): setTimeout(timeout, 0); setImmediate(immediate); Promise.resolve().then(promise);
 //   queueMicrotask(queueMicrotask); process.nextTick(nextTick);

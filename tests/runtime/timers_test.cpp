@@ -12,6 +12,7 @@
 
 #include "metrics/metric_set.hpp"
 #include "runtime/runtime.hpp"
+#include "support/runtime_helpers.hpp"
 
 using namespace nodelab;
 using runtime::CallbackKind;
@@ -19,29 +20,7 @@ using runtime::CallbackRecord;
 using runtime::Phase;
 using runtime::Runtime;
 using namespace std::chrono_literals;
-
-namespace {
-
-std::vector<std::string> log_texts(const Runtime& rt) {
-  std::vector<std::string> out;
-  for (const auto& l : rt.recorder().logs())
-    out.push_back(l.text);
-  return out;
-}
-
-// The record of the callback that logged `text` (first occurrence).
-const CallbackRecord* logged_by(const Runtime& rt, const std::string& text) {
-  for (const auto& l : rt.recorder().logs()) {
-    if (l.text == text) return rt.recorder().find(l.callback);
-  }
-  return nullptr;
-}
-
-runtime::Task logger(Runtime& rt, std::string text) {
-  return [&rt, text = std::move(text)] { rt.log(text); };
-}
-
-}  // namespace
+using namespace nodelab::testing;
 
 // node:  setTimeout(A, 1); setTimeout(B, 0); setTimeout(C, NaN); setTimeout(D, 1.9);
 //        setTimeout(E, -5); setTimeout(G, 2); busy(10)   ->  A B C D E G
