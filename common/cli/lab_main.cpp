@@ -198,6 +198,9 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
 
   runtime::RuntimeOptions options;
   options.eld_resolution = std::chrono::milliseconds(resolution_ms);
+  // --logs-only prints no narration: the per-callback recording is needed only when the
+  // scenario checks phases or a trace was asked for.
+  options.record_callbacks = !logs_only || !scenario.expect.phases.empty() || !trace_path.empty();
   if (logs_only) {
     options.log_sink = [](std::string_view line) {
       std::fwrite(line.data(), 1, line.size(), stdout);
@@ -244,7 +247,7 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
   }
 
   if (json) {
-    fmt::print("{}\n", report::to_json(r).dump(2));
+    report::write_json(stdout, r, true);
   } else if (logs_only) {
     std::fflush(stdout);
     if (r.exit_code != 0) fmt::print(stderr, "lab-{}: {}\n", spec.id, report::describe_outcome(r));

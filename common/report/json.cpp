@@ -1,9 +1,11 @@
-// --json and --trace.
+// --json and --trace, written as streams: a million callbacks never sit in memory twice.
 
-#include <fstream>
+#include <cstdio>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "report/json_writer.hpp"
 #include "report/run_report.hpp"
 
 namespace nodelab::report {
@@ -34,84 +36,113 @@ int site_line(const script::Scenario& s, std::uint32_t site) {
 }
 }  // namespace
 
-nlohmann::json to_json(const RunReport& r) {
-  using nlohmann::json;
+void write_json(std::FILE* out, const RunReport& r, bool pretty) {
   const auto& s = *r.scenario;
   const auto& rec = *r.recorder;
-  json j;
-  j["lab"] = r.lab_id;
-  j["scenario"] = {{"name", s.name}, {"title", s.title}, {"file", s.file}};
+  JsonWriter w(out, pretty);
+  w.begin_object();
+  w.field("lab", r.lab_id);
+  w.key("scenario").begin_object();
+  w.field("name", s.name).field("title", s.title).field("file", s.file);
+  w.end_object();
 
-  json logs = json::array();
+  w.key("logs").begin_array();
   for (const auto& l : rec.logs()) {
     const auto* cb = rec.find(l.callback);
-    logs.push_back({{"text", l.text},
-                    {"phase", cb ? runtime::phase_name(cb->phase) : "main"},
-                    {"iteration", cb ? cb->iteration : 0},
-                    {"t_ms", ms(l.t)},
-                    {"callback", l.callback}});
+    w.begin_object();
+    w.field("text", l.text);
+    w.field("phase", runtime::phase_name(cb ? cb->phase : Phase::main));
+    w.field("iteration", cb ? cb->iteration : 0u);
+    w.field("t_ms", ms(l.t));
+    w.field("callback", l.callback);
+    w.end_object();
   }
-  j["logs"] = std::move(logs);
+  w.end_array();
 
-  json cbs = json::array();
+  w.key("callbacks").begin_array();
   for (const auto& c : rec.callbacks()) {
-    json e = {{"id", c.id},
-              {"kind", runtime::kind_name(c.kind)},
-              {"phase", runtime::phase_name(c.phase)},
-              {"iteration", c.iteration},
-              {"line", site_line(s, c.site)},
-              {"scheduled_ms", ms(c.scheduled)},
-              {"start_ms", ms(c.start)},
-              {"end_ms", ms(c.end)}};
-    if (c.parent != runtime::kNoCallback) e["parent"] = c.parent;
-    if (c.drained_by != runtime::kNoCallback) e["drained_by"] = c.drained_by;
-    if (c.due.count() >= 0) e["late_ms"] = std::max(0.0, ms(c.start - c.due));
-    if (c.internal) e["internal"] = true;
-    cbs.push_back(std::move(e));
+    w.begin_object();
+    w.field("id", c.id);
+    w.field("kind", runtime::kind_name(c.kind));
+    w.field("phase", runtime::phase_name(c.phase));
+    w.field("iteration", c.iteration);
+    w.field("line", site_line(s, c.site));
+    if (c.scheduled.count() >= 0) w.field("scheduled_ms", ms(c.scheduled));
+    w.field("start_ms", ms(c.start));
+    w.field("end_ms", ms(c.end));
+    if (c.parent != runtime::kNoCallback) w.field("parent", c.parent);
+    if (c.drained_by != runtime::kNoCallback) w.field("drained_by", c.drained_by);
+    if (c.due.count() >= 0) w.field("late_ms", std::max(0.0, ms(c.start - c.due)));
+    if (c.internal) w.field("internal", true);
+    w.end_object();
   }
-  j["callbacks"] = std::move(cbs);
-  j["recording"] = {{"callbacks", rec.callback_count()},
-                    {"callbacks_kept", rec.callbacks().size()},
-                    {"logs", rec.log_count()},
-                    {"logs_kept", rec.logs().size()}};
-  j["metrics"] = r.metrics.to_json();
+  w.end_array();
 
-  json results = json::array();
+  w.key("recording").begin_object();
+  w.field("callbacks", rec.callback_count());
+  w.field("callbacks_kept", static_cast<std::uint64_t>(rec.callbacks().size()));
+  w.field("logs", rec.log_count());
+  w.field("logs_kept", static_cast<std::uint64_t>(rec.logs().size()));
+  w.end_object();
+
+  w.key("metrics").value(r.metrics.to_json());
+
   bool all_ok = true;
-  for (const auto& e : r.expectations) {
-    results.push_back({{"what", e.what}, {"ok", e.ok}, {"detail", e.detail}});
+  for (const auto& e : r.expectations)
     all_ok = all_ok && e.ok;
+  w.key("expect").begin_object();
+  w.field("checked", r.expectations_checked);
+  w.field("ok", r.expectations_checked && all_ok);
+  w.key("results").begin_array();
+  for (const auto& e : r.expectations) {
+    w.begin_object().field("what", e.what).field("ok", e.ok).field("detail", e.detail).end_object();
   }
-  j["expect"] = {{"checked", r.expectations_checked},
-                 {"ok", r.expectations_checked && all_ok},
-                 {"results", std::move(results)}};
+  w.end_array();
+  w.end_object();
 
-  json outcome = {{"kind", outcome_name(r.result.outcome)},
-                  {"exit_code", r.exit_code},
-                  {"summary", describe_outcome(r)}};
+  w.key("outcome").begin_object();
+  w.field("kind", outcome_name(r.result.outcome));
+  w.field("exit_code", r.exit_code);
+  w.field("summary", describe_outcome(r));
   if (r.result.outcome == runtime::Outcome::uncaught_exception ||
       r.result.outcome == runtime::Outcome::unhandled_rejection) {
-    outcome["error"] = {{"name", r.result.error.name},
-                        {"message", r.result.error.message},
-                        {"phase", runtime::phase_name(r.result.phase)}};
-    if (!r.result.error.code.empty()) outcome["error"]["code"] = r.result.error.code;
+    w.key("error").begin_object();
+    w.field("name", r.result.error.name).field("message", r.result.error.message);
+    w.field("phase", runtime::phase_name(r.result.phase));
+    if (!r.result.error.code.empty()) w.field("code", r.result.error.code);
+    w.end_object();
   }
   if (r.result.outcome == runtime::Outcome::stopped) {
-    outcome["stop"] = runtime::stop_reason_text(r.result.stop);
+    w.field("stop", runtime::stop_reason_text(r.result.stop));
   }
-  j["outcome"] = std::move(outcome);
+  w.end_object();
 
-  json answer = json::object();
+  w.key("answer").begin_object();
   for (const auto& part : s.answer)
-    answer[part.key] = fill_placeholders(r, part.text);
-  j["answer"] = std::move(answer);
+    w.field(part.key, fill_placeholders(r, part.text));
+  w.end_object();
+  w.end_object();
+}
+
+nlohmann::json to_json(const RunReport& r) {
+  char* buf = nullptr;
+  std::size_t size = 0;
+  std::FILE* mem = open_memstream(&buf, &size);
+  write_json(mem, r, false);
+  std::fclose(mem);
+  nlohmann::json j = nlohmann::json::parse(std::string_view(buf, size));
+  std::free(buf);
   return j;
 }
 
 bool write_trace(const std::string& path, const RunReport& r, std::string* error) {
-  using nlohmann::json;
   const auto& s = *r.scenario;
   const auto& rec = *r.recorder;
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr) {
+    if (error) *error = fmt::format("cannot write {}", path);
+    return false;
+  }
   // One lane (tid) per phase and queue, then one per threadpool thread.
   constexpr Phase kLanes[] = {Phase::main,    Phase::next_tick, Phase::microtask, Phase::timers,
                               Phase::pending, Phase::poll,      Phase::check,     Phase::close};
@@ -123,89 +154,68 @@ bool write_trace(const std::string& path, const RunReport& r, std::string* error
   };
   auto us = [](runtime::Nanos t) { return static_cast<double>(t.count()) / 1000.0; };
 
-  json events = json::array();
-  events.push_back({{"name", "process_name"},
-                    {"ph", "M"},
-                    {"pid", 1},
-                    {"args", {{"name", fmt::format("lab-{}: {}", r.lab_id, s.name)}}}});
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("traceEvents").begin_array();
+  auto metadata = [&](std::string_view name, int tid, std::string_view key, auto value) {
+    w.begin_object().field("name", name).field("ph", "M").field("pid", 1);
+    if (tid > 0) w.field("tid", tid);
+    w.key("args").begin_object().field(key, value).end_object();
+    w.end_object();
+  };
+  metadata("process_name", 0, "name", fmt::format("lab-{}: {}", r.lab_id, s.name));
   for (int i = 0; i < 8; ++i) {
-    events.push_back({{"name", "thread_name"},
-                      {"ph", "M"},
-                      {"pid", 1},
-                      {"tid", i + 1},
-                      {"args", {{"name", runtime::phase_name(kLanes[i])}}}});
-    events.push_back({{"name", "thread_sort_index"},
-                      {"ph", "M"},
-                      {"pid", 1},
-                      {"tid", i + 1},
-                      {"args", {{"sort_index", i + 1}}}});
+    metadata("thread_name", i + 1, "name", runtime::phase_name(kLanes[i]));
+    metadata("thread_sort_index", i + 1, "sort_index", i + 1);
   }
   std::uint32_t pool_threads = 0;
-  for (const auto& w : rec.work_spans())
-    pool_threads = std::max(pool_threads, w.thread);
+  for (const auto& span : rec.work_spans())
+    pool_threads = std::max(pool_threads, span.thread);
   for (std::uint32_t t = 1; t <= pool_threads; ++t) {
-    events.push_back({{"name", "thread_name"},
-                      {"ph", "M"},
-                      {"pid", 1},
-                      {"tid", 100 + t},
-                      {"args", {{"name", fmt::format("threadpool #{}", t)}}}});
+    metadata("thread_name", static_cast<int>(100 + t), "name", fmt::format("threadpool #{}", t));
   }
 
   std::uint32_t iteration = 0;
   for (const auto& c : rec.callbacks()) {
     if (c.iteration != iteration && c.iteration > 0) {
       iteration = c.iteration;
-      events.push_back({{"name", fmt::format("iteration {}", iteration)},
-                        {"ph", "i"},
-                        {"s", "p"},
-                        {"ts", us(c.start)},
-                        {"pid", 1},
-                        {"tid", lane_of(c.phase)}});
+      w.begin_object().field("name", fmt::format("iteration {}", iteration)).field("ph", "i");
+      w.field("s", "p").field("ts", us(c.start)).field("pid", 1).field("tid", lane_of(c.phase));
+      w.end_object();
     }
-    json args = {{"iteration", c.iteration}, {"kind", runtime::kind_name(c.kind)}};
-    if (c.parent != runtime::kNoCallback) args["scheduled_by"] = c.parent;
-    if (c.due.count() >= 0) args["late_ms"] = std::max(0.0, ms(c.start - c.due));
-    events.push_back({{"name", describe_callback(c, s)},
-                      {"cat", runtime::phase_name(c.phase)},
-                      {"ph", "X"},
-                      {"ts", us(c.start)},
-                      {"dur", std::max(0.001, us(c.end - c.start))},
-                      {"pid", 1},
-                      {"tid", lane_of(c.phase)},
-                      {"args", std::move(args)}});
+    w.begin_object();
+    w.field("name", describe_callback(c, s)).field("cat", runtime::phase_name(c.phase));
+    w.field("ph", "X").field("ts", us(c.start)).field("dur", std::max(0.001, us(c.end - c.start)));
+    w.field("pid", 1).field("tid", lane_of(c.phase));
+    w.key("args").begin_object();
+    w.field("iteration", c.iteration).field("kind", runtime::kind_name(c.kind));
+    if (c.parent != runtime::kNoCallback) w.field("scheduled_by", c.parent);
+    if (c.due.count() >= 0) w.field("late_ms", std::max(0.0, ms(c.start - c.due)));
+    w.end_object();
+    w.end_object();
   }
   for (const auto& l : rec.logs()) {
     const auto* cb = rec.find(l.callback);
-    events.push_back({{"name", "log: " + l.text},
-                      {"ph", "i"},
-                      {"s", "t"},
-                      {"ts", us(l.t)},
-                      {"pid", 1},
-                      {"tid", lane_of(cb ? cb->phase : Phase::main)}});
+    w.begin_object().field("name", "log: " + l.text).field("ph", "i").field("s", "t");
+    w.field("ts", us(l.t)).field("pid", 1).field("tid", lane_of(cb ? cb->phase : Phase::main));
+    w.end_object();
   }
-  for (const auto& w : rec.work_spans()) {
-    const int line =
-        w.site > 0 && w.site < s.sites.size() && s.sites[w.site] ? s.sites[w.site]->line : 0;
-    events.push_back({{"name", fmt::format("threadpool task (line {})", line)},
-                      {"cat", "threadpool"},
-                      {"ph", "X"},
-                      {"ts", us(w.started)},
-                      {"dur", std::max(0.001, us(w.finished - w.started))},
-                      {"pid", 1},
-                      {"tid", 100 + w.thread},
-                      {"args", {{"queue_wait_ms", ms(w.started - w.queued)}}}});
+  for (const auto& span : rec.work_spans()) {
+    w.begin_object();
+    w.field("name", fmt::format("threadpool task (line {})", site_line(s, span.site)));
+    w.field("cat", "threadpool").field("ph", "X").field("ts", us(span.started));
+    w.field("dur", std::max(0.001, us(span.finished - span.started)));
+    w.field("pid", 1).field("tid", static_cast<int>(100 + span.thread));
+    w.key("args").begin_object().field("queue_wait_ms", ms(span.started - span.queued));
+    w.end_object().end_object();
   }
-  json trace = {{"traceEvents", std::move(events)},
-                {"displayTimeUnit", "ms"},
-                {"otherData", {{"lab", r.lab_id}, {"scenario", s.name}}}};
-  std::ofstream f(path);
-  if (!f) {
-    if (error) *error = fmt::format("cannot write {}", path);
-    return false;
-  }
-  f << trace.dump() << '\n';
-  f.close();
-  if (!f) {
+  w.end_array();
+  w.field("displayTimeUnit", "ms");
+  w.key("otherData").begin_object().field("lab", r.lab_id).field("scenario", s.name).end_object();
+  w.end_object();
+  std::fputc('\n', out);
+  const bool ok = std::ferror(out) == 0;
+  if (std::fclose(out) != 0 || !ok) {
     if (error) *error = fmt::format("cannot write {}", path);
     return false;
   }

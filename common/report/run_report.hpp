@@ -51,6 +51,9 @@ void print_expectations(std::FILE* out, const RunReport& r, const Style& st);
 void print_outcome(std::FILE* out, const RunReport& r, const Style& st);
 void print_answer(std::FILE* out, const RunReport& r, const Style& st);
 
+// --json, streamed (bounded memory however many callbacks were recorded).
+void write_json(std::FILE* out, const RunReport& r, bool pretty);
+// The same document as a tree (tests, small runs).
 nlohmann::json to_json(const RunReport& r);
 // Chrome Trace Event Format (Perfetto, chrome://tracing). Returns false if unwritable.
 bool write_trace(const std::string& path, const RunReport& r, std::string* error);

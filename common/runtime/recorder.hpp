@@ -29,7 +29,8 @@ struct CallbackRecord {
   Phase phase = Phase::main;
   CallbackKind kind = CallbackKind::main;
   bool internal = false;  // runtime bookkeeping (fs request steps): shown in traces only
-  Nanos scheduled{0};     // all times relative to the start of the run
+  Nanos scheduled{-1};    // timers and I/O: when scheduled; queued callbacks: -1 (not read)
+                          // all times relative to the start of the run
   Nanos start{0};
   Nanos end{0};
   Nanos due{-1};  // timers: when the timer was due by Node's own arithmetic; else -1
@@ -70,6 +71,8 @@ class Recorder {
   // Stores (or counts, past the limit) a record stamped with the current iteration;
   // returns its id.
   CallbackId begin(CallbackRecord rec);
+  // Counts a callback without keeping a record of it; returns its id.
+  CallbackId count() { return next_id_++; }
   void end(CallbackId id, Nanos end);
   void add_log(std::string text, CallbackId cb, Nanos t);
   void add_work_span(const WorkSpan& span);

@@ -111,29 +111,49 @@ int Runtime::shutdown() {
 // Invoking JS
 
 void Runtime::close_drain_episode() {
-  if (drain_size_ == 0) return;
-  max_drain_size_ = std::max(max_drain_size_, drain_size_);
-  max_drain_time_ = std::max(max_drain_time_, drain_end_ - drain_start_);
+  if (drain_size_ > 0) {
+    max_drain_size_ = std::max(max_drain_size_, drain_size_);
+    max_drain_time_ = std::max(max_drain_time_, drain_end_ - drain_start_);
+  }
   drain_size_ = 0;
+  drain_timed_ = false;
+}
+
+template <class F>
+void Runtime::timed_drain(F&& drain) {
+  if (tick_queue_.empty() && microtask_queue_.empty() && !has_rejection_to_warn_) return;
+  const Nanos t0 = hrtime();
+  if (!drain_timed_) {
+    drain_start_ = t0;
+    drain_timed_ = true;
+  }
+  drain();
+  drain_end_ = hrtime();
 }
 
 void Runtime::invoke(CallbackKind kind, Phase phase, Site site, CallbackId parent, Nanos scheduled,
-                     const Task& fn, OnThrow on_throw, Nanos due, bool internal) {
-  const Nanos start = hrtime();
+                     const Task& fn, OnThrow on_throw, Nanos due, bool internal, Nanos start) {
+  const bool record = options_.record_callbacks;
+  if (record && start.count() < 0) start = hrtime();
   const bool queue_callback = phase == Phase::next_tick || phase == Phase::microtask;
   if (!queue_callback && !internal) close_drain_episode();
 
-  CallbackRecord rec;
-  rec.parent = parent;
-  rec.drained_by = queue_callback ? current_macrotask_ : kNoCallback;
-  rec.site = site;
-  rec.phase = phase;
-  rec.kind = kind;
-  rec.internal = internal;
-  rec.scheduled = scheduled - run_start_;
-  rec.start = start - run_start_;
-  rec.due = due.count() >= 0 ? due - run_start_ : Nanos(-1);
-  const CallbackId id = recorder_.begin(rec);
+  CallbackId id = 0;
+  if (record) {
+    CallbackRecord rec;
+    rec.parent = parent;
+    rec.drained_by = queue_callback ? current_macrotask_ : kNoCallback;
+    rec.site = site;
+    rec.phase = phase;
+    rec.kind = kind;
+    rec.internal = internal;
+    rec.scheduled = scheduled.count() >= 0 ? scheduled - run_start_ : Nanos(-1);
+    rec.start = start - run_start_;
+    rec.due = due.count() >= 0 ? due - run_start_ : Nanos(-1);
+    id = recorder_.begin(rec);
+  } else {
+    id = recorder_.count();
+  }
   if (!queue_callback) current_macrotask_ = id;
   ++counts_[static_cast<std::size_t>(kind)];
 
@@ -155,12 +175,8 @@ void Runtime::invoke(CallbackKind kind, Phase phase, Site site, CallbackId paren
   } catch (const std::exception& e) {
     die(Outcome::uncaught_exception, JsError{"InternalError", "", e.what()}, id, phase);
   }
-  const Nanos end = hrtime();
-  recorder_.end(id, end - run_start_);
-  if (queue_callback) {
-    if (drain_size_++ == 0) drain_start_ = start;
-    drain_end_ = end;
-  }
+  if (record) recorder_.end(id, hrtime() - run_start_);
+  if (queue_callback) ++drain_size_;
   current_ = prev;
   current_phase_ = prev_phase;
 }
@@ -204,8 +220,7 @@ bool Runtime::keep_going() {
 void Runtime::next_tick(Task cb, Site site) {
   if (dead_) return;  // process._exiting: nextTick is ignored
   if (tick_queue_.empty()) has_tick_scheduled_ = true;
-  tick_queue_.push_back(
-      QueuedTask{std::move(cb), site, current_, CallbackKind::next_tick, hrtime()});
+  tick_queue_.push_back(QueuedTask{std::move(cb), site, current_, CallbackKind::next_tick});
 }
 
 void Runtime::emit_warning(std::string_view name, std::string_view message) {
@@ -214,12 +229,12 @@ void Runtime::emit_warning(std::string_view name, std::string_view message) {
   if (dead_) return;
   if (tick_queue_.empty()) has_tick_scheduled_ = true;
   tick_queue_.push_back(QueuedTask{[this, line = std::move(line)] { log(line); }, 0, current_,
-                                   CallbackKind::warning, hrtime()});
+                                   CallbackKind::warning});
 }
 
 void Runtime::enqueue_microtask(Task cb, Site site, CallbackKind kind) {
   if (dead_) return;
-  microtask_queue_.push_back(QueuedTask{std::move(cb), site, current_, kind, hrtime()});
+  microtask_queue_.push_back(QueuedTask{std::move(cb), site, current_, kind});
 }
 
 void Runtime::reject_promise(JsError error) {
@@ -274,18 +289,22 @@ bool Runtime::process_promise_rejections() {
 
 // runNextTicks: used between timers and between immediates.
 void Runtime::run_next_ticks() {
-  if (!has_tick_scheduled_ && !has_rejection_to_warn_) run_microtasks();
-  if (!keep_going()) return;
-  if (!has_tick_scheduled_ && !has_rejection_to_warn_) return;
-  process_ticks_and_rejections();
+  timed_drain([this] {
+    if (!has_tick_scheduled_ && !has_rejection_to_warn_) run_microtasks();
+    if (!keep_going()) return;
+    if (!has_tick_scheduled_ && !has_rejection_to_warn_) return;
+    process_ticks_and_rejections();
+  });
 }
 
 // InternalCallbackScope::Close: after every native -> JS callback.
 void Runtime::callback_scope_close() {
-  if (!has_tick_scheduled_) run_microtasks();
-  if (!keep_going()) return;
-  if (!has_tick_scheduled_ && !has_rejection_to_warn_) return;
-  process_ticks_and_rejections();
+  timed_drain([this] {
+    if (!has_tick_scheduled_) run_microtasks();
+    if (!keep_going()) return;
+    if (!has_tick_scheduled_ && !has_rejection_to_warn_) return;
+    process_ticks_and_rejections();
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -293,7 +312,7 @@ void Runtime::callback_scope_close() {
 
 void Runtime::set_immediate(Task cb, Site site) {
   if (dead_) return;
-  immediate_queue_.push_back(Immediate{std::move(cb), site, current_, hrtime()});
+  immediate_queue_.push_back(Immediate{std::move(cb), site, current_});
   ++immediate_count_;
   if (immediate_ref_count_++ == 0) toggle_immediate_ref(true);
 }

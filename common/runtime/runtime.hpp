@@ -71,6 +71,10 @@ using TimerId = std::uint64_t;
 struct RuntimeOptions {
   std::chrono::milliseconds eld_resolution{10};  // monitorEventLoopDelay({resolution})
   RecorderLimits recorder{};
+  // Keep a record of every callback (narration, --json, --trace, `phases` expectations).
+  // Off, the runtime only counts callbacks and reads no clock per queued callback: what
+  // --logs-only needs when nothing asks for phases. Logged lines are kept either way.
+  bool record_callbacks = true;
   // Called with every logged line as it is logged (for --logs-only streaming).
   std::function<void(std::string_view)> log_sink;
 };
@@ -194,11 +198,13 @@ class Runtime {
   void list_on_timeout(std::shared_ptr<TimersList> list, std::int64_t now);
 
   // ---- immediates ----
+  // Queued callbacks do not read the clock when queued (it would double the cost of a
+  // hop): their records say who scheduled them (parent), not when.
   struct Immediate {
     Task callback;
     Site site = 0;
     CallbackId parent = kNoCallback;
-    Nanos scheduled{0};
+    Nanos scheduled{-1};
   };
   static void on_check(uv_check_t* h);
   static void on_prepare(uv_prepare_t* h);
@@ -211,7 +217,7 @@ class Runtime {
     Site site = 0;
     CallbackId parent = kNoCallback;
     CallbackKind kind = CallbackKind::next_tick;
-    Nanos scheduled{0};
+    Nanos scheduled{-1};
   };
   void run_microtasks();
   void process_ticks_and_rejections();
@@ -222,11 +228,15 @@ class Runtime {
   // ---- invoking JS ----
   enum class OnThrow : std::uint8_t { uncaught, reject };
   void invoke(CallbackKind kind, Phase phase, Site site, CallbackId parent, Nanos scheduled,
-              const Task& fn, OnThrow on_throw, Nanos due = Nanos(-1), bool internal = false);
+              const Task& fn, OnThrow on_throw, Nanos due = Nanos(-1), bool internal = false,
+              Nanos start = Nanos(-1));
   // invoke() then InternalCallbackScope::Close: how Node runs an I/O or close callback.
   void make_callback(CallbackKind kind, Phase phase, Site site, CallbackId parent, Nanos scheduled,
                      const Task& fn, bool internal = false);
   void enter_phase(Phase p);
+  // Runs a nextTick/microtask drain, timing it when it has work (drain.max_ms).
+  template <class F>
+  void timed_drain(F&& drain);
   void die(Outcome how, JsError error, CallbackId where, Phase phase);
   // False once the process died or a stop was requested (then it starts stopping).
   bool keep_going();
@@ -312,6 +322,7 @@ class Runtime {
   metrics::Histogram read_file_latency_;
   std::uint64_t counts_[kCallbackKindNames.size()] = {};
   std::uint64_t drain_size_ = 0;  // callbacks drained after the current macrotask
+  bool drain_timed_ = false;      // drain_start_ is set for the current macrotask's drains
   Nanos drain_start_{0};
   Nanos drain_end_{0};
   std::uint64_t max_drain_size_ = 0;

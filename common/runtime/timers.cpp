@@ -234,7 +234,7 @@ void Runtime::list_on_timeout(std::shared_ptr<TimersList> list, std::int64_t now
         static_cast<std::uint64_t>(std::max<std::int64_t>(0, (fire - due).count())));
     running_timer_ = timer;
     invoke(timer->kind, Phase::timers, timer->site, timer->parent, timer->scheduled,
-           timer->callback, OnThrow::uncaught, due);
+           timer->callback, OnThrow::uncaught, due, false, fire);
     running_timer_ = nullptr;
 
     if (timer->repeat && timer->idle_timeout != -1) {

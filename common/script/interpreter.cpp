@@ -11,6 +11,9 @@ runtime::RunResult Interpreter::run() {
 
 runtime::Task Interpreter::callback(const Body& body, ErrorEnv error) {
   if (body.empty()) return [] {};
+  // Without an error binding the closure is two pointers, which std::function stores inline
+  // (no allocation per scheduled callback).
+  if (!error) return [this, &body] { run_body(body, nullptr); };
   return [this, &body, error = std::move(error)] { run_body(body, error); };
 }
 

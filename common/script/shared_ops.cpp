@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <list>
+
 #include "runtime/js_number.hpp"
 #include "script/interpreter.hpp"
 #include "script/parser.hpp"
@@ -295,48 +297,62 @@ class RecurseOp final : public Op {
   std::string_view name() const override { return "recurse"; }
 
   Flow run(const Exec& ex) const override {
-    // One chain: `step` busy-waits, then re-schedules itself through `via` until it has run
-    // `times` times, then runs `then`.
-    struct Chain : std::enable_shared_from_this<Chain> {
-      const RecurseOp* op = nullptr;
-      runtime::Runtime* rt = nullptr;
-      runtime::Task then;
-      std::int64_t runs = 0;
-      void step() {
-        if (op->work_us_ > 0) rt->busy_wait(std::chrono::microseconds(op->work_us_));
-        if (++runs < op->times_) {
-          schedule();
-        } else {
-          then();
-        }
-      }
-      void schedule() {
-        auto self = shared_from_this();
-        runtime::Task t = [self] { self->step(); };
-        switch (op->via_) {
-          case Via::next_tick:
-            rt->next_tick(std::move(t), op->site);
-            break;
-          case Via::promise:
-            rt->enqueue_microtask(std::move(t), op->site, CallbackKind::promise);
-            break;
-          case Via::set_immediate:
-            rt->set_immediate(std::move(t), op->site);
-            break;
-          case Via::set_timeout:
-            rt->set_timeout(0, std::move(t), op->site);
-            break;
-        }
-      }
-    };
-    auto chain = std::make_shared<Chain>();
-    chain->op = this;
-    chain->rt = &ex.rt;
-    chain->then = ex.callback(then_);
-    chain->schedule();
+    Chains& chains = ex.interp.extension<Chains>();
+    chains.live.emplace_front();
+    Chain& c = chains.live.front();
+    c.self = chains.live.begin();
+    c.owner = &chains;
+    c.op = this;
+    c.rt = &ex.rt;
+    c.then = ex.callback(then_);
+    c.schedule();
     return {};
   }
 
+ private:
+  struct Chains;
+  // One chain: `step` busy-waits, then re-schedules itself through `via` until it has run
+  // `times` times, then runs `then`. Its scheduled closure is one pointer (no allocation
+  // per hop); the chain frees itself when done, and the run frees chains cut short.
+  struct Chain {
+    std::list<Chain>::iterator self;
+    Chains* owner = nullptr;
+    const RecurseOp* op = nullptr;
+    runtime::Runtime* rt = nullptr;
+    runtime::Task then;
+    std::int64_t runs = 0;
+
+    void step() {
+      if (op->work_us_ > 0) rt->busy_wait(std::chrono::microseconds(op->work_us_));
+      if (++runs < op->times_) return schedule();
+      runtime::Task last = std::move(then);
+      owner->live.erase(self);  // `this` is gone from here on
+      last();
+    }
+    void schedule() {
+      runtime::Task t = [this] { step(); };
+      switch (op->via_) {
+        case Via::next_tick:
+          rt->next_tick(std::move(t), op->site);
+          break;
+        case Via::promise:
+          rt->enqueue_microtask(std::move(t), op->site, CallbackKind::promise);
+          break;
+        case Via::set_immediate:
+          rt->set_immediate(std::move(t), op->site);
+          break;
+        case Via::set_timeout:
+          rt->set_timeout(0, std::move(t), op->site);
+          break;
+      }
+    }
+  };
+  struct Chains {
+    explicit Chains(Interpreter&) {}
+    std::list<Chain> live;
+  };
+
+ public:
   void emit_twin(TwinWriter& w) const override {
     static constexpr std::string_view kSchedule[] = {"process.nextTick(step)",
                                                      "Promise.resolve().then(step)",
