@@ -4,7 +4,7 @@ add_library(nodelab_warnings INTERFACE)
 target_compile_options(nodelab_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
   -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-  -Wnull-dereference -Wimplicit-fallthrough)
+  -Wimplicit-fallthrough)
 
 set(NODELAB_SANITIZER "" CACHE STRING "Sanitizer build: asan (ASan+UBSan) or tsan")
 set_property(CACHE NODELAB_SANITIZER PROPERTY STRINGS "" asan tsan)
