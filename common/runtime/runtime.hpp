@@ -248,8 +248,9 @@ class Runtime {
   struct CloseReq;
   static void on_work(uv_work_t* req);
   static void on_after_work(uv_work_t* req, int status);
-  void read_file_step(ReadFileReq* r);
-  static void on_fs(uv_fs_t* req);
+  void submit_fs_step(ReadFileReq* r);
+  static void on_fs_work(uv_work_t* work);
+  static void on_fs_done(uv_work_t* work, int status);
   static void on_handle_closed(uv_handle_t* h);
   void finish_read_file(ReadFileReq* r);
 

@@ -191,16 +191,51 @@ Fields Parser::fields(const YAML::Node& value, std::string_view op,
   return Fields(*this, value, op);
 }
 
-std::string Parser::string(const YAML::Node& n, std::string_view what) {
-  visit(n);
-  if (!n.IsScalar() || scalar_type(n) == ScalarType::null) {
-    fail(n, fmt::format("{} must be a text; got {}", what, node_kind_name(n)));
+const Param* Parser::param(std::string_view name) const {
+  if (params_ == nullptr) return nullptr;
+  for (const auto& p : *params_) {
+    if (p.name == name) return &p;
   }
+  return nullptr;
+}
+
+YAML::Node Parser::resolve(const YAML::Node& n) const {
+  if (params_ == nullptr || params_->empty() || !n.IsScalar() || n.Tag() != "?") return n;
   const std::string& s = n.Scalar();
-  if (s.size() > limits_.max_text_bytes) {
-    fail(n, fmt::format("{} is {} bytes; the limit is {}", what, s.size(), limits_.max_text_bytes));
+  static const std::regex kRef(R"(\$([A-Za-z_][A-Za-z0-9_]*))");
+  std::smatch m;
+  if (!std::regex_match(s, m, kRef)) return n;
+  const Param* p = param(m[1].str());
+  if (p == nullptr) {
+    fail(n, fmt::format("unknown param '{}' (declare it under `params:`)", m[1].str()));
   }
-  if (!valid_utf8(s)) fail(n, fmt::format("{} is not valid UTF-8 (check its escapes)", what));
+  return p->value;
+}
+
+std::string Parser::string(const YAML::Node& raw, std::string_view what) {
+  visit(raw);
+  const YAML::Node n = resolve(raw);
+  if (!n.IsScalar() || scalar_type(n) == ScalarType::null) {
+    fail(raw, fmt::format("{} must be a text; got {}", what, node_kind_name(n)));
+  }
+  std::string s = n.Scalar();
+  if (params_ != nullptr && !params_->empty() && s.find("${") != std::string::npos) {
+    static const std::regex kInterp(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
+    std::string out;
+    auto last = s.cbegin();
+    for (std::sregex_iterator it(s.cbegin(), s.cend(), kInterp), end; it != end; ++it) {
+      const Param* p = param((*it)[1].str());
+      if (p == nullptr) fail(raw, fmt::format("unknown param '{}'", (*it)[1].str()));
+      out.append(last, (*it)[0].first).append(p->value.Scalar());
+      last = (*it)[0].second;
+    }
+    s = out.append(last, s.cend());
+  }
+  if (s.size() > limits_.max_text_bytes) {
+    fail(raw,
+         fmt::format("{} is {} bytes; the limit is {}", what, s.size(), limits_.max_text_bytes));
+  }
+  if (!valid_utf8(s)) fail(raw, fmt::format("{} is not valid UTF-8 (check its escapes)", what));
   return s;
 }
 
@@ -293,11 +328,13 @@ Fields::KeyScope::~KeyScope() {
 double Fields::number(std::string_view key, std::optional<double> fallback) {
   if (!has(key) && fallback) return *fallback;
   const KeyScope scope(*this, key);
-  const YAML::Node n = required(key);
-  p_.visit(n);
+  const YAML::Node raw = required(key);
+  p_.visit(raw);
+  const YAML::Node n = p_.resolve(raw);
   const auto v = n.IsScalar() ? scalar_number(n) : std::nullopt;
-  if (!v)
-    p_.fail(n, fmt::format("`{}` of `{}` must be a number; got {}", key, op_, node_kind_name(n)));
+  if (!v) {
+    p_.fail(raw, fmt::format("`{}` of `{}` must be a number; got {}", key, op_, node_kind_name(n)));
+  }
   return *v;
 }
 

@@ -28,6 +28,13 @@ enum class BodyKind : std::uint8_t {
 
 class Fields;
 
+// A scenario parameter and its value in the run being loaded (the `params` block, with the
+// chosen variant's overrides applied).
+struct Param {
+  std::string name;
+  YAML::Node value;  // a scalar
+};
+
 class Parser {
  public:
   Parser(std::string file, const Limits& limits, const OpRegistry& registry, Scenario& scenario);
@@ -67,6 +74,12 @@ class Parser {
   // Registers an op's site (for narration and traces); returns its id.
   runtime::Site register_site(const Op* op);
 
+  // Parameters: a scalar that is exactly `$name` stands for the parameter's value, and
+  // `${name}` inside a text is replaced by it. Only scenarios that declare `params` have any.
+  void set_params(const std::vector<Param>* params) { params_ = params; }
+  const Param* param(std::string_view name) const;
+  YAML::Node resolve(const YAML::Node& n) const;
+
  private:
   std::unique_ptr<Op> parse_op(const YAML::Node& item);
   friend class Fields;
@@ -84,6 +97,7 @@ class Parser {
   double expanded_ = 0;
   double busy_ms_ = 0;
   std::vector<YAML::Node> keys_;  // the op (and field) keys being parsed, innermost last
+  const std::vector<Param>* params_ = nullptr;
 };
 
 // The fields of one op: each lookup marks the key used; unknown keys were already

@@ -5,6 +5,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "script/parser.hpp"
 
@@ -12,7 +13,19 @@ namespace nodelab::script {
 
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"lab", "name", "title", "answer", "main", "expect"};
+constexpr std::string_view kTopKeys[] = {"lab",  "name",   "title",  "answer",
+                                         "main", "expect", "params", "variants"};
+
+// Names that may be cited as {path}: a metric, or <variant>.<metric> (filled in --compare).
+bool known_placeholder(const std::string& path, const OpRegistry& registry, const Scenario& s) {
+  if (registry.knows_metric(path)) return true;
+  const auto dot = path.find('.');
+  if (dot == std::string::npos) return false;
+  const std::string head = path.substr(0, dot);
+  return std::any_of(s.variants.begin(), s.variants.end(),
+                     [&](const Variant& v) { return v.name == head; }) &&
+         registry.knows_metric(path.substr(dot + 1));
+}
 
 void parse_answer(Parser& p, const YAML::Node& n, const OpRegistry& registry, Scenario& s) {
   p.visit(n);
@@ -35,7 +48,7 @@ void parse_answer(Parser& p, const YAML::Node& n, const OpRegistry& registry, Sc
     if (!seen.insert(key).second) p.fail(kv.first, fmt::format("duplicate key '{}'", key));
     std::string text = p.string(kv.second, fmt::format("`answer.{}`", key));
     for (const auto& path : placeholders_in(text)) {
-      if (!registry.knows_metric(path)) {
+      if (!known_placeholder(path, registry, s)) {
         std::vector<std::string_view> known;
         for (const auto& m : registry.metrics())
           known.push_back(m.path);
@@ -138,7 +151,88 @@ void parse_expect(Parser& p, const YAML::Node& n, const OpRegistry& registry, Ex
   }
 }
 
+void parse_params(Parser& p, const YAML::Node& n, Scenario& s) {
+  p.visit(n);
+  if (!n.IsMap()) p.fail(n, "`params` maps a parameter name to a value, e.g. {strategy: sync}");
+  for (const auto& kv : n) {
+    const std::string name = p.identifier(kv.first, "a param name");
+    if (std::any_of(s.params.begin(), s.params.end(),
+                    [&](const Param& q) { return q.name == name; })) {
+      p.fail(kv.first, fmt::format("duplicate param '{}'", name));
+    }
+    p.visit(kv.second);
+    if (!kv.second.IsScalar()) {
+      p.fail(kv.second, "a param value must be a scalar (a number or a text)");
+    }
+    s.params.push_back({name, kv.second});
+  }
+}
+
+void parse_variants(Parser& p, const YAML::Node& n, const OpRegistry& registry, Scenario& s) {
+  p.visit(n);
+  if (!n.IsMap() || n.size() == 0) {
+    p.fail(n, "`variants` maps a variant name to {title, params, env, expect}");
+  }
+  for (const auto& kv : n) {
+    Variant v;
+    v.name = p.identifier(kv.first, "a variant name");
+    if (std::any_of(s.variants.begin(), s.variants.end(),
+                    [&](const Variant& w) { return w.name == v.name; })) {
+      p.fail(kv.first, fmt::format("duplicate variant '{}'", v.name));
+    }
+    Fields f = p.fields(kv.second, "a variant", {"title", "params", "env", "expect"});
+    if (f.has("title")) v.title = f.string("title");
+    if (f.has("params")) {
+      const YAML::Node ps = f.get("params");
+      p.visit(ps);
+      if (!ps.IsMap()) p.fail(ps, "a variant's `params` maps declared params to values");
+      for (const auto& pv : ps) {
+        const std::string name = p.string(pv.first, "a param name");
+        if (!std::any_of(s.params.begin(), s.params.end(),
+                         [&](const Param& q) { return q.name == name; })) {
+          p.fail(pv.first,
+                 fmt::format("variant '{}' sets '{}', which is not under `params:`", v.name, name));
+        }
+        p.visit(pv.second);
+        if (!pv.second.IsScalar()) p.fail(pv.second, "a param value must be a scalar");
+        v.params.push_back({name, pv.second});
+      }
+    }
+    if (f.has("env")) {
+      Fields env = p.fields(f.get("env"), "a variant's env", {"UV_THREADPOOL_SIZE"});
+      if (env.has("UV_THREADPOOL_SIZE")) {
+        // libuv's own range (src/threadpool.c): 1..1024 threads.
+        const auto size = env.integer("UV_THREADPOOL_SIZE", 1, 1024);
+        v.env.emplace_back("UV_THREADPOOL_SIZE", std::to_string(size));
+      }
+    }
+    if (f.has("expect")) parse_expect(p, f.get("expect"), registry, v.expect);
+    s.variants.push_back(std::move(v));
+  }
+}
+
+// A variant's `expect` adds to the scenario's: its order replaces, its phases and metric
+// bounds add up.
+void merge_expect(Expect& base, const Expect& extra) {
+  if (extra.order || !extra.order_any_of.empty()) {
+    base.order = extra.order;
+    base.order_any_of = extra.order_any_of;
+  }
+  base.phases.insert(base.phases.end(), extra.phases.begin(), extra.phases.end());
+  base.metrics.insert(base.metrics.end(), extra.metrics.begin(), extra.metrics.end());
+}
+
 }  // namespace
+
+std::vector<std::string> variant_names(const std::string& path) {
+  std::vector<std::string> names;
+  const YAML::Node root = YAML::LoadFile(path);
+  if (root.IsMap() && root["variants"] && root["variants"].IsMap()) {
+    for (const auto& kv : root["variants"])
+      names.push_back(kv.first.Scalar());
+  }
+  return names;
+}
 
 std::vector<std::string> placeholders_in(std::string_view text) {
   static const std::regex kPlaceholder(R"(\{([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+)\})");
@@ -151,7 +245,8 @@ std::vector<std::string> placeholders_in(std::string_view text) {
   return out;
 }
 
-Scenario load_scenario(const std::string& path, const OpRegistry& registry, const Limits& limits) {
+Scenario load_scenario(const std::string& path, const OpRegistry& registry, const Limits& limits,
+                       const std::string& variant) {
   Scenario s;
   s.file = path;
   std::error_code ec;
@@ -192,9 +287,41 @@ Scenario load_scenario(const std::string& path, const OpRegistry& registry, cons
       root["name"] ? p.string(root["name"], "`name`") : std::filesystem::path(path).stem().string();
   if (root["title"]) s.title = p.string(root["title"], "`title`");
   if (!root["main"]) p.fail(root, "missing `main:` (the ops of the main script)");
+
+  // Parameters, then the chosen variant's overrides, before any op reads them.
+  if (root["params"]) parse_params(p, root["params"], s);
+  if (root["variants"]) parse_variants(p, root["variants"], registry, s);
+  const Variant* chosen = nullptr;
+  if (!variant.empty()) {
+    for (const auto& v : s.variants) {
+      if (v.name == variant) chosen = &v;
+    }
+    if (chosen == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& v : s.variants)
+        names.push_back(v.name);
+      throw ScenarioError(
+          {path},
+          names.empty()
+              ? fmt::format("no variant '{}': this scenario declares none", variant)
+              : fmt::format("no variant '{}' (variants: {})", variant, fmt::join(names, ", ")));
+    }
+    s.variant = chosen->name;
+    s.env = chosen->env;
+    if (!chosen->title.empty()) s.title += " [" + chosen->title + "]";
+    for (const auto& o : chosen->params) {
+      for (auto& q : s.params) {
+        if (q.name == o.name) q.value = o.value;
+      }
+    }
+  }
+  p.set_params(&s.params);
+
   s.main = p.parse_body(root["main"], BodyKind::callback);
   if (root["answer"]) parse_answer(p, root["answer"], registry, s);
   if (root["expect"]) parse_expect(p, root["expect"], registry, s.expect);
+  if (chosen != nullptr) merge_expect(s.expect, chosen->expect);
+
   for (const auto& kv : root) {
     if (const BlockDef* b = registry.find_block(kv.first.Scalar())) b->parse(p, kv.second, s);
   }

@@ -12,6 +12,7 @@
 #include "runtime/phase.hpp"
 #include "script/limits.hpp"
 #include "script/op.hpp"
+#include "script/parser.hpp"
 #include "script/registry.hpp"
 #include "script/source.hpp"
 
@@ -41,6 +42,16 @@ struct Expect {
   bool empty() const { return !order && order_any_of.empty() && phases.empty() && metrics.empty(); }
 };
 
+// A named set of parameter overrides (scenarios/event-loop/README.md, "variants"):
+// `--variant NAME` runs one, `--compare` runs them all side by side.
+struct Variant {
+  std::string name;
+  std::string title;
+  std::vector<Param> params;                             // overrides
+  std::vector<std::pair<std::string, std::string>> env;  // e.g. UV_THREADPOOL_SIZE=5
+  Expect expect;                                         // added to the scenario's
+};
+
 struct Scenario {
   std::string file;  // as given
   std::string path;  // absolute; what `readFile` reads (the twin reads its own __filename)
@@ -50,12 +61,20 @@ struct Scenario {
   std::vector<AnswerPart> answer;
   Body main;
   Expect expect;
-  std::vector<const Op*> sites{nullptr};             // site id -> op; 0 = none
-  std::unordered_map<std::string, std::any> blocks;  // lab-specific top-level blocks
+  std::vector<Param> params;      // their values in this run (the variant's, if one is loaded)
+  std::vector<Variant> variants;  // as declared
+  std::string variant;            // the variant loaded ("" = the params as written)
+  std::vector<std::pair<std::string, std::string>> env;  // the loaded variant's env
+  std::vector<const Op*> sites{nullptr};                 // site id -> op; 0 = none
+  std::unordered_map<std::string, std::any> blocks;      // lab-specific top-level blocks
 };
 
+// Loads the file; with `variant`, that variant's parameters and expectations apply.
 Scenario load_scenario(const std::string& path, const OpRegistry& registry,
-                       const Limits& limits = {});
+                       const Limits& limits = {}, const std::string& variant = {});
+
+// The variant names a file declares (without validating the rest); for tools.
+std::vector<std::string> variant_names(const std::string& path);
 
 // Metric paths cited as {placeholders} in a text.
 std::vector<std::string> placeholders_in(std::string_view text);

@@ -3,6 +3,7 @@
 #include "script/shared_ops.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <list>
 
@@ -421,6 +422,66 @@ class TryOp final : public Op {
   Body handler_;
 };
 
+// `when`: a branch chosen by the scenario's params when it is loaded (a variant picks a
+// strategy). The twin holds only the chosen branch, inline.
+class WhenOp final : public Op {
+ public:
+  WhenOp(std::string condition, bool matched, Body body)
+      : condition_(std::move(condition)), matched_(matched), body_(std::move(body)) {}
+  std::string_view name() const override { return "when"; }
+  Flow run(const Exec&) const override {
+    if (!matched_ || body_.empty()) return {};
+    return Flow{Flow::Kind::repeat, &body_, nullptr, 1};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    w.line("// when " + condition_ + (matched_ ? ":" : ": not in this run"));
+    if (matched_) w.body(body_);
+  }
+  std::string describe() const override { return "when " + condition_; }
+
+ private:
+  std::string condition_;
+  bool matched_;
+  Body body_;
+};
+
+std::unique_ptr<Op> parse_when(Parser& p, const YAML::Node& v) {
+  p.visit(v);
+  if (!v.IsMap()) {
+    p.fail(v, "`when` takes declared params to match and `do`, e.g. {strategy: sync, do: [...]}");
+  }
+  bool matched = true;
+  std::string condition;
+  YAML::Node body = YAML::Node(YAML::NodeType::Undefined);
+  for (const auto& kv : v) {
+    p.visit(kv.first);
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+    if (key == "do") {
+      body = kv.second;
+      continue;
+    }
+    const Param* param = p.param(key);
+    if (param == nullptr) {
+      p.fail(kv.first, fmt::format("`when` matches declared params (under `params:`); '{}' is "
+                                   "not one",
+                                   key));
+    }
+    std::vector<std::string> allowed;
+    if (kv.second.IsSequence()) {
+      for (const auto& item : kv.second)
+        allowed.push_back(p.string(item, "a `when` value"));
+    } else {
+      allowed.push_back(p.string(kv.second, "a `when` value"));
+    }
+    if (!condition.empty()) condition += ", ";
+    condition += fmt::format("{} in [{}]", key, fmt::join(allowed, ", "));
+    matched = matched &&
+              std::find(allowed.begin(), allowed.end(), param->value.Scalar()) != allowed.end();
+  }
+  if (condition.empty()) p.fail(v, "`when` needs at least one param to match");
+  return std::make_unique<WhenOp>(condition, matched, p.parse_body(body, BodyKind::control));
+}
+
 // ---- parsers ----
 
 Body then_of(Parser&, Fields& f) {
@@ -566,6 +627,8 @@ OpRegistry shared_registry(std::string lab_id) {
         return std::make_unique<TryOp>(std::move(body), f.body("catch", BodyKind::handler));
       },
       "try {do} catch (e) {catch}; `{error}` in a catch log is e.message");
+  r.add("when", parse_when,
+        "a branch kept only when the scenario's params match (variants pick strategies)");
   r.add(
       "destroySocket",
       [](Parser& p, const YAML::Node& v) {

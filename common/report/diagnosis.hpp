@@ -1,0 +1,28 @@
+#pragma once
+// The verdict after a run, with Clinic.js Doctor's published thresholds
+// (node-clinic-doctor analysis/analyse-delay.js: event-loop delay median >= 10 ms or
+// max >= 100 ms means the loop is blocked) and the ones this project's issues set: loop
+// utilization >= 0.95 means CPU-bound on the loop; a task waiting for a threadpool thread
+// means the pool is saturated. Each finding names the mitigation.
+//
+// Clinic's delay is the lateness of its sampling timer beyond the interval; Node's
+// eventLoopDelay samples include the interval, so the resolution is subtracted first. The
+// exact lateness of the scenario's own timers (timerDrift) counts too: a short run can block
+// the loop before the sampler ever ticks.
+
+#include <string>
+#include <vector>
+
+#include "metrics/metric_set.hpp"
+
+namespace nodelab::report {
+
+struct Finding {
+  std::string verdict;     // "event loop blocked"
+  std::string evidence;    // the figures that triggered it
+  std::string mitigation;  // what to do about it
+};
+
+std::vector<Finding> diagnose(const metrics::MetricSet& m);
+
+}  // namespace nodelab::report
