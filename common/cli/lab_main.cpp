@@ -1,5 +1,6 @@
 #include "cli/lab_main.hpp"
 
+#include <unistd.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -56,7 +57,14 @@ int list_scenarios(const LabSpec& spec, const script::OpRegistry& registry) {
     for (const auto& f : files) {
       std::string title;
       try {
-        title = script::load_scenario(f.string(), registry).title;
+        const auto s = script::load_scenario(f.string(), registry);
+        title = s.title;
+        if (!s.variants.empty()) {
+          std::vector<std::string> names;
+          for (const auto& v : s.variants)
+            names.push_back(v.name);
+          title += fmt::format(" (variants: {})", fmt::join(names, ", "));
+        }
       } catch (const script::ScenarioError& e) {
         title = "(invalid: " + e.message() + ")";
       }
@@ -119,40 +127,372 @@ std::string resolve_scenario(const std::string& lab_id, const std::string& arg) 
   return {};
 }
 
+namespace {
+
+struct Options {
+  std::string scenario_arg;
+  bool logs_only = false;
+  bool json = false;
+  bool json_brief = false;
+  bool emit_node = false;
+  bool no_color = false;
+  bool list = false;
+  bool compare = false;
+  std::string variant;
+  std::string trace_path;
+  double timeout_s = 60;
+  int resolution_ms = 10;
+  bool resolution_given = false;  // --resolution on the command line beats the scenario's
+};
+
+// Runs one loaded scenario on `rt` and fills a report (metrics, expectations, diagnosis,
+// exit code). The report points into `s` and `rt`, which must outlive it.
+report::RunReport run_scenario(const LabSpec& spec, const script::OpRegistry& registry,
+                               const script::Scenario& s, runtime::Runtime& rt, const Options& o) {
+  script::Interpreter interp(s, rt);
+  report::RunReport r;
+  r.lab_id = spec.id;
+  r.scenario = &s;
+  r.recorder = &rt.recorder();
+  r.metric_table = registry.metrics();
+  {
+    runtime::Watchdog watchdog(
+        std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000)));
+    r.result = interp.run();
+  }
+  rt.collect_metrics(r.metrics);
+  r.diagnosis = report::diagnose(r.metrics);
+  bool expectations_ok = true;
+  if (r.result.outcome != runtime::Outcome::stopped) {
+    r.expectations = script::check_expectations(s.expect, rt.recorder(), r.metrics);
+    r.expectations_checked = true;
+    for (const auto& e : r.expectations)
+      expectations_ok = expectations_ok && e.ok;
+  }
+  if (r.result.outcome == runtime::Outcome::stopped) {
+    r.exit_code = runtime::stop_exit_code(r.result.stop);
+  } else if (!expectations_ok) {
+    r.exit_code = kExitExpectationFailed;
+  } else if (r.result.outcome != runtime::Outcome::completed) {
+    r.exit_code = 1;
+  }
+  return r;
+}
+
+runtime::RuntimeOptions runtime_options(const Options& o, const script::Scenario& s) {
+  runtime::RuntimeOptions options;
+  options.eld_resolution = std::chrono::milliseconds(
+      o.resolution_given || !s.resolution_ms ? o.resolution_ms : *s.resolution_ms);
+  // --logs-only prints no narration: the per-callback recording is needed only when the
+  // scenario checks phases or a trace was asked for.
+  options.record_callbacks = !o.logs_only || !s.expect.phases.empty() || !o.trace_path.empty();
+  if (o.logs_only) {
+    options.log_sink = [](std::string_view line) {
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fputc('\n', stdout);
+    };
+  }
+  return options;
+}
+
+int run_single(const LabSpec& spec, const script::OpRegistry& registry, const script::Scenario& s,
+               const Options& o) {
+  // A variant's environment (UV_THREADPOOL_SIZE) must be set before libuv starts its pool,
+  // which it does at the first pool request of the process: nothing has used it yet.
+  for (const auto& [key, value] : s.env)
+    ::setenv(key.c_str(), value.c_str(), 1);
+  runtime::Runtime rt(runtime_options(o, s));
+  report::RunReport r = run_scenario(spec, registry, s, rt, o);
+  r.brief = o.json_brief;
+
+  if (!o.trace_path.empty()) {
+    std::string error;
+    if (!report::write_trace(o.trace_path, r, &error)) {
+      fmt::print(stderr, "lab-{}: {}\n", spec.id, error);
+      return kExitBadInput;
+    }
+  }
+  if (o.json) {
+    report::write_json(stdout, r, true);
+  } else if (o.logs_only) {
+    std::fflush(stdout);
+    if (r.exit_code != 0) fmt::print(stderr, "lab-{}: {}\n", spec.id, report::describe_outcome(r));
+    for (const auto& e : r.expectations) {
+      if (!e.ok) {
+        fmt::print(stderr, "lab-{}: expectation failed: {} — {}\n", spec.id, e.what, e.detail);
+      }
+    }
+  } else {
+    const report::Style st = report::Style::detect(stdout, o.no_color);
+    report::print_header(stdout, r, st);
+    report::print_narration(stdout, r, st);
+    report::print_metrics(stdout, r, st);
+    report::print_diagnosis(stdout, r, st);
+    report::print_expectations(stdout, r, st);
+    report::print_outcome(stdout, r, st);
+    report::print_answer(stdout, r, st);
+  }
+  if (!o.trace_path.empty() && !o.json) {
+    fmt::print(stderr,
+               "trace written to {} (open it in https://ui.perfetto.dev or "
+               "chrome://tracing)\n",
+               o.trace_path);
+  }
+  std::fflush(stdout);
+  return r.exit_code;
+}
+
+// ---- --compare ----
+
+struct CompareRow {
+  std::string name;
+  std::string title;
+  bool in_child = false;
+  std::unique_ptr<script::Scenario> scenario;  // in-process runs
+  report::RunReport report;                    // metrics, expectations, outcome
+  std::string outcome_summary;
+};
+
+void flatten(const nlohmann::json& j, const std::string& prefix, metrics::MetricSet& out) {
+  for (const auto& [key, value] : j.items()) {
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    if (value.is_object()) {
+      flatten(value, path, out);
+    } else {
+      out.set(path, value.is_number() ? std::optional<double>(value.get<double>()) : std::nullopt);
+    }
+  }
+}
+
+// A variant that changes the environment libuv reads once per process (UV_THREADPOOL_SIZE)
+// runs in a child process of this same binary: `--variant NAME --json-brief`.
+bool run_in_child(const std::string& path, const std::string& variant, const Options& o,
+                  CompareRow& row) {
+  char exe[4096];
+  size_t size = sizeof exe;
+  if (uv_exepath(exe, &size) != 0) return false;
+  std::string cmd = fmt::format("'{}' '{}' --variant '{}' --json-brief --no-color --timeout {}",
+                                std::string(exe, size), path, variant, o.timeout_s);
+  if (o.resolution_given) cmd += fmt::format(" --resolution {}", o.resolution_ms);
+  std::string out;
+  if (std::FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[65536];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
+      out.append(buf, n);
+    ::pclose(p);
+  }
+  try {
+    const auto j = nlohmann::json::parse(out);
+    flatten(j.at("metrics"), "", row.report.metrics);
+    for (const auto& e : j.at("expect").at("results")) {
+      row.report.expectations.push_back({e.at("what").get<std::string>(), e.at("ok").get<bool>(),
+                                         e.at("detail").get<std::string>()});
+    }
+    row.report.expectations_checked = j.at("expect").at("checked").get<bool>();
+    row.report.exit_code = j.at("outcome").at("exit_code").get<int>();
+    row.outcome_summary = j.at("outcome").at("summary").get<std::string>();
+    row.report.diagnosis = report::diagnose(row.report.metrics);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const std::string& path,
+                const script::Scenario& base, const Options& o) {
+  if (base.variants.empty()) {
+    fmt::print(stderr, "lab-{}: {} declares no `variants:` to compare\n", spec.id, base.file);
+    return kExitBadInput;
+  }
+  const report::Style st = report::Style::detect(stdout, o.no_color);
+  std::vector<CompareRow> rows;
+  Options quiet = o;
+  quiet.logs_only = false;
+  quiet.trace_path.clear();
+  for (const auto& v : base.variants) {
+    if (runtime::stop_requested() != runtime::StopReason::none) break;
+    CompareRow row;
+    row.name = v.name;
+    row.title = v.title;
+    row.report.lab_id = spec.id;
+    row.report.metric_table = registry.metrics();
+    if (!o.json) std::fprintf(stderr, "running %s...\n", v.name.c_str());
+    if (!v.env.empty()) {
+      row.in_child = true;
+      if (!run_in_child(path, v.name, o, row)) {
+        fmt::print(stderr, "lab-{}: variant {} failed to run in a child process\n", spec.id,
+                   v.name);
+        return 1;
+      }
+    } else {
+      row.scenario =
+          std::make_unique<script::Scenario>(script::load_scenario(path, registry, {}, v.name));
+      runtime::RuntimeOptions options = runtime_options(quiet, *row.scenario);
+      // The table needs the metrics, not the narration: record only to check phases.
+      options.record_callbacks = !row.scenario->expect.phases.empty();
+      runtime::Runtime rt(std::move(options));
+      row.report = run_scenario(spec, registry, *row.scenario, rt, quiet);
+      row.report.recorder = nullptr;
+      row.report.scenario = row.scenario.get();
+      row.outcome_summary = report::describe_outcome(row.report);
+    }
+    rows.push_back(std::move(row));
+  }
+
+  int exit_code = 0;
+  for (const auto& row : rows) {
+    if (row.report.result.outcome == runtime::Outcome::stopped) {
+      exit_code = runtime::stop_exit_code(row.report.result.stop);
+    }
+    for (const auto& e : row.report.expectations) {
+      if (!e.ok && exit_code == 0) exit_code = kExitExpectationFailed;
+    }
+  }
+  if (rows.size() < base.variants.size() && exit_code == 0) {
+    exit_code = runtime::stop_exit_code(runtime::stop_requested());
+  }
+
+  // A {variant.metric} placeholder reads that variant's row; a plain one has no single value.
+  auto value_of = [&](const std::string& p) -> std::string {
+    for (const auto& row : rows) {
+      if (p.rfind(row.name + ".", 0) == 0) {
+        return report::format_metric(row.report, p.substr(row.name.size() + 1));
+      }
+    }
+    return "n/a";
+  };
+
+  if (o.json) {
+    nlohmann::json j;
+    j["lab"] = spec.id;
+    j["scenario"] = {{"name", base.name}, {"title", base.title}, {"file", base.file}};
+    j["variants"] = nlohmann::json::array();
+    for (const auto& row : rows) {
+      nlohmann::json expect = nlohmann::json::array();
+      for (const auto& e : row.report.expectations) {
+        expect.push_back({{"what", e.what}, {"ok", e.ok}, {"detail", e.detail}});
+      }
+      nlohmann::json diagnosis = nlohmann::json::array();
+      for (const auto& f : row.report.diagnosis) {
+        diagnosis.push_back(
+            {{"verdict", f.verdict}, {"evidence", f.evidence}, {"mitigation", f.mitigation}});
+      }
+      j["variants"].push_back({{"name", row.name},
+                               {"title", row.title},
+                               {"child_process", row.in_child},
+                               {"metrics", row.report.metrics.to_json()},
+                               {"expect", expect},
+                               {"diagnosis", diagnosis},
+                               {"outcome", row.outcome_summary},
+                               {"exit_code", row.report.exit_code}});
+    }
+    nlohmann::json answer = nlohmann::json::object();
+    for (const auto& part : base.answer)
+      answer[part.key] = report::fill_placeholders(part.text, value_of);
+    j["answer"] = answer;
+    j["exit_code"] = exit_code;
+    fmt::print("{}\n", j.dump(2));
+    return exit_code;
+  }
+
+  fmt::print("{}\n", st.bold(fmt::format("lab-{} · {} · --compare ({} variants)", spec.id,
+                                         base.name, rows.size())));
+  if (!base.title.empty()) fmt::print("{}\n", base.title);
+  fmt::print("\n");
+  const std::string header =
+      fmt::format("  {:<14} {:>8} {:>8} {:>8} {:>6} {:>11} {:>9}  {:<6}  {}", "variant", "ELD p50",
+                  "p99", "max", "ELU", "drift max", "total", "expect", "verdict");
+  fmt::print("{}\n", st.bold(header));
+  fmt::print("  {:<14} {:>8} {:>8} {:>8} {:>6} {:>11} {:>9}\n", "", "ms", "ms", "ms", "", "ms",
+             "ms");
+  for (const auto& row : rows) {
+    const auto& r = row.report;
+    auto f = [&](std::string_view p) { return report::format_metric(r, p); };
+    bool ok = r.expectations_checked;
+    for (const auto& e : r.expectations)
+      ok = ok && e.ok;
+    std::string verdict = r.diagnosis.empty() ? "ok" : r.diagnosis.front().verdict;
+    for (std::size_t i = 1; i < r.diagnosis.size(); ++i)
+      verdict += "; " + r.diagnosis[i].verdict;
+    fmt::print("  {:<14} {:>8} {:>8} {:>8} {:>6} {:>11} {:>9}  {}  {}\n", row.name,
+               f("eventLoopDelay.p50_ms"), f("eventLoopDelay.p99_ms"), f("eventLoopDelay.max_ms"),
+               f("eventLoopUtilization.utilization"), f("timerDrift.max_ms"), f("loop.total_ms"),
+               ok ? st.good("✓     ") : st.bad("✗     "),
+               r.diagnosis.empty() ? st.good(verdict) : st.warn(verdict));
+  }
+  fmt::print("\n");
+  for (const auto& row : rows) {
+    if (!row.title.empty()) fmt::print("  {:<14} {}\n", row.name, row.title);
+  }
+  bool any_failed = false;
+  for (const auto& row : rows) {
+    for (const auto& e : row.report.expectations) {
+      if (!e.ok) {
+        if (!any_failed) fmt::print("\n{}\n", st.bold("failed expectations"));
+        any_failed = true;
+        fmt::print("  {} {}: {} — {}\n", st.bad("✗"), row.name, e.what, e.detail);
+      }
+    }
+  }
+  for (const auto& row : rows) {
+    if (row.in_child) {
+      fmt::print(
+          "\n  ({} ran in a child process: libuv reads UV_THREADPOOL_SIZE once per "
+          "process)\n",
+          row.name);
+    }
+  }
+  if (!base.answer.empty()) {
+    fmt::print("\n{}\n", st.bold("model answer"));
+    const int width = report::terminal_width(stdout);
+    for (const auto& part : base.answer) {
+      fmt::print("  {} {}\n", st.bold(fmt::format("{:<11}", part.key)),
+                 report::wrap_text(report::fill_placeholders(part.text, value_of),
+                                   static_cast<std::size_t>(std::max(40, width - 16)), 14));
+    }
+  }
+  fmt::print("\n");
+  return exit_code;
+}
+
+}  // namespace
+
 int run_lab(const LabSpec& spec, int argc, char** argv) {
   const script::OpRegistry registry = spec.make_registry();
 
   CLI::App app{fmt::format("lab-{}: {}", spec.id, spec.summary), "lab-" + spec.id};
-  std::string scenario_arg;
-  bool logs_only = false;
-  bool json = false;
-  bool emit_node = false;
-  bool no_color = false;
-  bool list = false;
-  std::string trace_path;
-  double timeout_s = 60;
-  int resolution_ms = 10;
-  app.add_option("scenario", scenario_arg,
+  Options o;
+  app.add_option("scenario", o.scenario_arg,
                  "scenario file (path) or NAME from scenarios/" + spec.id);
-  auto* o_logs = app.add_flag("--logs-only", logs_only,
+  auto* o_logs = app.add_flag("--logs-only", o.logs_only,
                               "print only the logged lines, as `node` prints the twin");
-  auto* o_json = app.add_flag("--json", json,
+  auto* o_json = app.add_flag("--json", o.json,
                               "one JSON document: logs, callbacks, metrics, "
-                              "expectations, outcome, answer");
-  app.add_option("--trace", trace_path,
+                              "diagnosis, expectations, outcome, answer");
+  auto* o_brief =
+      app.add_flag("--json-brief", o.json_brief, "--json without the logs and callbacks arrays");
+  app.add_option("--trace", o.trace_path,
                  "write a Chrome Trace Event file (open in Perfetto or chrome://tracing)");
-  auto* o_emit = app.add_flag("--emit-node", emit_node, "print the Node.js twin and exit");
-  app.add_flag("--no-color", no_color, "no colour (also: NO_COLOR, or output not a terminal)");
-  app.add_flag("--list", list, "list this lab's scenarios with their titles");
-  app.add_option("--timeout", timeout_s, "time ceiling in seconds; the run stops cleanly there")
+  auto* o_emit = app.add_flag("--emit-node", o.emit_node, "print the Node.js twin and exit");
+  app.add_flag("--no-color", o.no_color, "no colour (also: NO_COLOR, or output not a terminal)");
+  app.add_flag("--list", o.list, "list this lab's scenarios with their titles");
+  app.add_option("--variant", o.variant,
+                 "run one of the scenario's variants (its params, env and expect)");
+  auto* o_compare = app.add_flag("--compare", o.compare,
+                                 "run every variant, one after another, and print one table");
+  app.add_option("--timeout", o.timeout_s, "time ceiling in seconds; the run stops cleanly there")
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
-  app.add_option("--resolution", resolution_ms,
-                 "eventLoopDelay sampling interval in ms, as monitorEventLoopDelay({resolution})")
-      ->check(CLI::Range(1, 10000))
-      ->capture_default_str();
+  auto* o_resolution =
+      app.add_option(
+             "--resolution", o.resolution_ms,
+             "eventLoopDelay sampling interval in ms, as monitorEventLoopDelay({resolution})")
+          ->check(CLI::Range(1, 10000))
+          ->capture_default_str();
   o_logs->excludes(o_json);
-  o_emit->excludes(o_logs)->excludes(o_json);
+  o_emit->excludes(o_logs)->excludes(o_json)->excludes(o_compare);
+  o_compare->excludes(o_logs);
+  o_brief->excludes(o_logs);
   app.footer(help_footer(spec, registry));
 
   try {
@@ -165,113 +505,46 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
     fmt::print(stderr, "lab-{}: {}\nRun with --help for usage.\n", spec.id, e.what());
     return kExitBadInput;
   }
+  if (o.json_brief) o.json = true;
+  o.resolution_given = o_resolution->count() > 0;
 
-  if (list) return list_scenarios(spec, registry);
-  if (scenario_arg.empty()) {
+  if (o.list) return list_scenarios(spec, registry);
+  if (o.scenario_arg.empty()) {
     fmt::print(stderr, "lab-{}: which scenario? Give a file or a NAME (--list shows them).\n",
                spec.id);
     return kExitBadInput;
   }
-  const std::string path = resolve_scenario(spec.id, scenario_arg);
+  const std::string path = resolve_scenario(spec.id, o.scenario_arg);
   if (path.empty()) {
     fmt::print(stderr, "lab-{}: no scenario named '{}' (--list shows them)\n", spec.id,
-               scenario_arg);
+               o.scenario_arg);
+    return kExitBadInput;
+  }
+  if (o.compare && !o.variant.empty()) {
+    fmt::print(stderr, "lab-{}: --compare runs every variant; drop --variant\n", spec.id);
     return kExitBadInput;
   }
 
   script::Scenario scenario;
   try {
-    scenario = script::load_scenario(path, registry);
+    scenario = script::load_scenario(path, registry, {}, o.variant);
   } catch (const script::ScenarioError& e) {
     fmt::print(stderr, "{}\n", e.what());
     return kExitBadInput;
   }
 
-  if (emit_node) {
+  if (o.emit_node) {
     fmt::print("{}", script::emit_twin(scenario));
     return 0;
   }
 
   runtime::install_signal_handlers();
-  static char stdout_buf[1 << 16];
-  std::setvbuf(stdout, stdout_buf, _IOFBF, sizeof stdout_buf);
-
-  runtime::RuntimeOptions options;
-  options.eld_resolution = std::chrono::milliseconds(resolution_ms);
-  // --logs-only prints no narration: the per-callback recording is needed only when the
-  // scenario checks phases or a trace was asked for.
-  options.record_callbacks = !logs_only || !scenario.expect.phases.empty() || !trace_path.empty();
-  if (logs_only) {
-    options.log_sink = [](std::string_view line) {
-      std::fwrite(line.data(), 1, line.size(), stdout);
-      std::fputc('\n', stdout);
-    };
+  if (::isatty(::fileno(stdout)) == 0) {
+    static char stdout_buf[1 << 16];
+    std::setvbuf(stdout, stdout_buf, _IOFBF, sizeof stdout_buf);
   }
-  runtime::Runtime rt(std::move(options));
-  script::Interpreter interp(scenario, rt);
-  runtime::RunResult result;
-  {
-    runtime::Watchdog watchdog(
-        std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
-    result = interp.run();
-  }
-
-  report::RunReport r;
-  r.lab_id = spec.id;
-  r.scenario = &scenario;
-  r.recorder = &rt.recorder();
-  r.metric_table = registry.metrics();
-  r.result = result;
-  rt.collect_metrics(r.metrics);
-  bool expectations_ok = true;
-  if (result.outcome != runtime::Outcome::stopped) {
-    r.expectations = script::check_expectations(scenario.expect, rt.recorder(), r.metrics);
-    r.expectations_checked = true;
-    for (const auto& e : r.expectations)
-      expectations_ok = expectations_ok && e.ok;
-  }
-  if (result.outcome == runtime::Outcome::stopped) {
-    r.exit_code = runtime::stop_exit_code(result.stop);
-  } else if (!expectations_ok) {
-    r.exit_code = kExitExpectationFailed;
-  } else if (result.outcome != runtime::Outcome::completed) {
-    r.exit_code = 1;
-  }
-
-  if (!trace_path.empty()) {
-    std::string error;
-    if (!report::write_trace(trace_path, r, &error)) {
-      fmt::print(stderr, "lab-{}: {}\n", spec.id, error);
-      return kExitBadInput;
-    }
-  }
-
-  if (json) {
-    report::write_json(stdout, r, true);
-  } else if (logs_only) {
-    std::fflush(stdout);
-    if (r.exit_code != 0) fmt::print(stderr, "lab-{}: {}\n", spec.id, report::describe_outcome(r));
-    for (const auto& e : r.expectations) {
-      if (!e.ok)
-        fmt::print(stderr, "lab-{}: expectation failed: {} — {}\n", spec.id, e.what, e.detail);
-    }
-  } else {
-    const report::Style st = report::Style::detect(stdout, no_color);
-    report::print_header(stdout, r, st);
-    report::print_narration(stdout, r, st);
-    report::print_metrics(stdout, r, st);
-    report::print_expectations(stdout, r, st);
-    report::print_outcome(stdout, r, st);
-    report::print_answer(stdout, r, st);
-  }
-  if (!trace_path.empty() && !json) {
-    fmt::print(stderr,
-               "trace written to {} (open it in https://ui.perfetto.dev or "
-               "chrome://tracing)\n",
-               trace_path);
-  }
-  std::fflush(stdout);
-  return r.exit_code;
+  if (o.compare) return run_compare(spec, registry, path, scenario, o);
+  return run_single(spec, registry, scenario, o);
 }
 
 }  // namespace nodelab::cli

@@ -1,5 +1,7 @@
 #include "report/diagnosis.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace nodelab::report {
@@ -19,8 +21,8 @@ std::vector<Finding> diagnose(const metrics::MetricSet& m) {
   const double res = get("eventLoopDelay.resolution_ms").value_or(10);
   const auto p50 = get("eventLoopDelay.p50_ms");
   const auto max = get("eventLoopDelay.max_ms");
-  const double late_p50 = p50 ? *p50 - res : 0;
-  const double late_max = max ? *max - res : 0;
+  const double late_p50 = p50 ? std::max(0.0, *p50 - res) : 0;
+  const double late_max = max ? std::max(0.0, *max - res) : 0;
   const double drift = get("timerDrift.max_ms").value_or(0);
   const double drain = get("drain.max_ms").value_or(0);
   if (late_p50 >= kDelayMedianMs || late_max >= kDelayMaxMs || drift >= kDelayMaxMs) {

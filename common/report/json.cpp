@@ -46,37 +46,40 @@ void write_json(std::FILE* out, const RunReport& r, bool pretty) {
   w.field("name", s.name).field("title", s.title).field("file", s.file);
   w.end_object();
 
-  w.key("logs").begin_array();
-  for (const auto& l : rec.logs()) {
-    const auto* cb = rec.find(l.callback);
-    w.begin_object();
-    w.field("text", l.text);
-    w.field("phase", runtime::phase_name(cb ? cb->phase : Phase::main));
-    w.field("iteration", cb ? cb->iteration : 0u);
-    w.field("t_ms", ms(l.t));
-    w.field("callback", l.callback);
-    w.end_object();
-  }
-  w.end_array();
+  if (r.scenario != nullptr && !s.variant.empty()) w.field("variant", s.variant);
+  if (!r.brief) {
+    w.key("logs").begin_array();
+    for (const auto& l : rec.logs()) {
+      const auto* cb = rec.find(l.callback);
+      w.begin_object();
+      w.field("text", l.text);
+      w.field("phase", runtime::phase_name(cb ? cb->phase : Phase::main));
+      w.field("iteration", cb ? cb->iteration : 0u);
+      w.field("t_ms", ms(l.t));
+      w.field("callback", l.callback);
+      w.end_object();
+    }
+    w.end_array();
 
-  w.key("callbacks").begin_array();
-  for (const auto& c : rec.callbacks()) {
-    w.begin_object();
-    w.field("id", c.id);
-    w.field("kind", runtime::kind_name(c.kind));
-    w.field("phase", runtime::phase_name(c.phase));
-    w.field("iteration", c.iteration);
-    w.field("line", site_line(s, c.site));
-    if (c.scheduled.count() >= 0) w.field("scheduled_ms", ms(c.scheduled));
-    w.field("start_ms", ms(c.start));
-    w.field("end_ms", ms(c.end));
-    if (c.parent != runtime::kNoCallback) w.field("parent", c.parent);
-    if (c.drained_by != runtime::kNoCallback) w.field("drained_by", c.drained_by);
-    if (c.due.count() >= 0) w.field("late_ms", std::max(0.0, ms(c.start - c.due)));
-    if (c.internal) w.field("internal", true);
-    w.end_object();
+    w.key("callbacks").begin_array();
+    for (const auto& c : rec.callbacks()) {
+      w.begin_object();
+      w.field("id", c.id);
+      w.field("kind", runtime::kind_name(c.kind));
+      w.field("phase", runtime::phase_name(c.phase));
+      w.field("iteration", c.iteration);
+      w.field("line", site_line(s, c.site));
+      if (c.scheduled.count() >= 0) w.field("scheduled_ms", ms(c.scheduled));
+      w.field("start_ms", ms(c.start));
+      w.field("end_ms", ms(c.end));
+      if (c.parent != runtime::kNoCallback) w.field("parent", c.parent);
+      if (c.drained_by != runtime::kNoCallback) w.field("drained_by", c.drained_by);
+      if (c.due.count() >= 0) w.field("late_ms", std::max(0.0, ms(c.start - c.due)));
+      if (c.internal) w.field("internal", true);
+      w.end_object();
+    }
+    w.end_array();
   }
-  w.end_array();
 
   w.key("recording").begin_object();
   w.field("callbacks", rec.callback_count());
@@ -86,6 +89,12 @@ void write_json(std::FILE* out, const RunReport& r, bool pretty) {
   w.end_object();
 
   w.key("metrics").value(r.metrics.to_json());
+  w.key("diagnosis").begin_array();
+  for (const auto& f : r.diagnosis) {
+    w.begin_object().field("verdict", f.verdict).field("evidence", f.evidence);
+    w.field("mitigation", f.mitigation).end_object();
+  }
+  w.end_array();
 
   bool all_ok = true;
   for (const auto& e : r.expectations)

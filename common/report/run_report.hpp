@@ -3,12 +3,14 @@
 // (narration, metrics, expectations, outcome, model answer), --json and --trace.
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "metrics/metric_set.hpp"
+#include "report/diagnosis.hpp"
 #include "report/style.hpp"
 #include "runtime/recorder.hpp"
 #include "runtime/runtime.hpp"
@@ -25,8 +27,10 @@ struct RunReport {
   std::vector<metrics::MetricInfo> metric_table;
   std::vector<script::ExpectResult> expectations;  // empty when not checked
   bool expectations_checked = false;
+  std::vector<Finding> diagnosis;
   runtime::RunResult result;
   int exit_code = 0;
+  bool brief = false;  // --json without the logs and callbacks arrays (--compare's children)
 };
 
 // "setTimeout callback · setTimeout 10 ms (line 12)"
@@ -36,18 +40,26 @@ std::string describe_outcome(const RunReport& r);
 // A metric as a candidate would quote it: "12.34" for ms, "0.672" for ratios, "3" for
 // counts, "12.0 MiB" for bytes; "n/a" when not measured.
 std::string format_metric(const RunReport& r, std::string_view path);
-// The model answer text with each {metric.path} replaced by its measured value.
+// Text with each {path} replaced by value_of(path) (placeholders_in finds them).
+std::string fill_placeholders(std::string_view text,
+                              const std::function<std::string(const std::string&)>& value_of);
+// The model answer text with each {metric.path} replaced by its value in this run; a
+// {variant.metric.path} is filled when this run is that variant, else "n/a".
 std::string fill_placeholders(const RunReport& r, std::string_view text);
 
 struct NarrationOptions {
   std::size_t max_lines = 300;  // callback lines before the narration stops and says so
 };
 
+// Word-wraps `text` to `width` columns; continuation lines are indented by `indent`.
+std::string wrap_text(std::string_view text, std::size_t width, std::size_t indent);
+
 void print_header(std::FILE* out, const RunReport& r, const Style& st);
 void print_narration(std::FILE* out, const RunReport& r, const Style& st,
                      NarrationOptions opts = {});
 void print_metrics(std::FILE* out, const RunReport& r, const Style& st);
 void print_expectations(std::FILE* out, const RunReport& r, const Style& st);
+void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st);
 void print_outcome(std::FILE* out, const RunReport& r, const Style& st);
 void print_answer(std::FILE* out, const RunReport& r, const Style& st);
 

@@ -36,8 +36,9 @@ std::string bytes(double b) {
   return fmt::format("{:.0f} B", b);
 }
 
-// Word-wraps `text` to `width`, each line prefixed by `indent` spaces (the first by none).
-std::string wrap(std::string_view text, std::size_t width, std::size_t indent) {
+}  // namespace
+
+std::string wrap_text(std::string_view text, std::size_t width, std::size_t indent) {
   std::string out;
   std::size_t col = 0;
   std::size_t i = 0;
@@ -65,6 +66,8 @@ std::string wrap(std::string_view text, std::size_t width, std::size_t indent) {
   }
   return out;
 }
+
+namespace {
 
 const metrics::MetricInfo* info_of(const RunReport& r, std::string_view path) {
   for (const auto& m : r.metric_table) {
@@ -102,17 +105,27 @@ std::string format_metric(const RunReport& r, std::string_view path) {
   return fmt::format("{:.3f}", *v);
 }
 
-std::string fill_placeholders(const RunReport& r, std::string_view text) {
+std::string fill_placeholders(std::string_view text,
+                              const std::function<std::string(const std::string&)>& value_of) {
   std::string out(text);
   for (const auto& path : script::placeholders_in(text)) {
     const std::string key = "{" + path + "}";
+    const std::string v = value_of(path);
     for (auto pos = out.find(key); pos != std::string::npos; pos = out.find(key, pos)) {
-      const std::string v = format_metric(r, path);
       out.replace(pos, key.size(), v);
       pos += v.size();
     }
   }
   return out;
+}
+
+std::string fill_placeholders(const RunReport& r, std::string_view text) {
+  const std::string prefix =
+      r.scenario && !r.scenario->variant.empty() ? r.scenario->variant + "." : std::string("\x01");
+  return fill_placeholders(text, [&](const std::string& path) {
+    if (path.rfind(prefix, 0) == 0) return format_metric(r, path.substr(prefix.size()));
+    return format_metric(r, path);
+  });
 }
 
 std::string describe_outcome(const RunReport& r) {
@@ -297,6 +310,19 @@ void print_expectations(std::FILE* out, const RunReport& r, const Style& st) {
   fmt::print(out, "\n");
 }
 
+void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st) {
+  fmt::print(out, "{}\n", st.bold("diagnosis"));
+  if (r.diagnosis.empty()) {
+    fmt::print(out, "  {} no blocking, no saturated pool: the loop kept up\n\n", st.good("✓"));
+    return;
+  }
+  for (const auto& f : r.diagnosis) {
+    fmt::print(out, "  {} {} — {}\n", st.bad("✗"), st.bold(f.verdict), f.evidence);
+    fmt::print(out, "    mitigation: {}\n", f.mitigation);
+  }
+  fmt::print(out, "\n");
+}
+
 void print_outcome(std::FILE* out, const RunReport& r, const Style& st) {
   const bool ok = r.exit_code == 0;
   const std::string text = fmt::format("{} (exit {})", describe_outcome(r), r.exit_code);
@@ -310,7 +336,7 @@ void print_answer(std::FILE* out, const RunReport& r, const Style& st) {
   for (const auto& part : r.scenario->answer) {
     const std::string text = fill_placeholders(r, part.text);
     fmt::print(out, "  {} {}\n", st.bold(fmt::format("{:<11}", part.key)),
-               wrap(text, static_cast<std::size_t>(std::max(40, width - 16)), 14));
+               wrap_text(text, static_cast<std::size_t>(std::max(40, width - 16)), 14));
   }
   fmt::print(out, "\n");
 }

@@ -13,8 +13,8 @@ namespace nodelab::script {
 
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"lab",  "name",   "title",  "answer",
-                                         "main", "expect", "params", "variants"};
+constexpr std::string_view kTopKeys[] = {"lab",    "name",   "title",    "answer",    "main",
+                                         "expect", "params", "variants", "resolution"};
 
 // Names that may be cited as {path}: a metric, or <variant>.<metric> (filled in --compare).
 bool known_placeholder(const std::string& path, const OpRegistry& registry, const Scenario& s) {
@@ -180,8 +180,11 @@ void parse_variants(Parser& p, const YAML::Node& n, const OpRegistry& registry, 
                     [&](const Variant& w) { return w.name == v.name; })) {
       p.fail(kv.first, fmt::format("duplicate variant '{}'", v.name));
     }
-    Fields f = p.fields(kv.second, "a variant", {"title", "params", "env", "expect"});
+    Fields f = p.fields(kv.second, "a variant", {"title", "params", "env", "resolution", "expect"});
     if (f.has("title")) v.title = f.string("title");
+    if (f.has("resolution")) {
+      v.resolution_ms = static_cast<int>(f.integer("resolution", 1, 10000));
+    }
     if (f.has("params")) {
       const YAML::Node ps = f.get("params");
       p.visit(ps);
@@ -288,6 +291,14 @@ Scenario load_scenario(const std::string& path, const OpRegistry& registry, cons
   if (root["title"]) s.title = p.string(root["title"], "`title`");
   if (!root["main"]) p.fail(root, "missing `main:` (the ops of the main script)");
 
+  if (root["resolution"]) {
+    const YAML::Node n = root["resolution"];
+    const auto v = n.IsScalar() ? scalar_integer(n) : std::nullopt;
+    if (!v || *v < 1 || *v > 10000) {
+      p.fail(n, "`resolution` is the eventLoopDelay sampling interval in whole ms, 1 to 10000");
+    }
+    s.resolution_ms = static_cast<int>(*v);
+  }
   // Parameters, then the chosen variant's overrides, before any op reads them.
   if (root["params"]) parse_params(p, root["params"], s);
   if (root["variants"]) parse_variants(p, root["variants"], registry, s);
@@ -308,6 +319,7 @@ Scenario load_scenario(const std::string& path, const OpRegistry& registry, cons
     }
     s.variant = chosen->name;
     s.env = chosen->env;
+    if (chosen->resolution_ms) s.resolution_ms = chosen->resolution_ms;
     if (!chosen->title.empty()) s.title += " [" + chosen->title + "]";
     for (const auto& o : chosen->params) {
       for (auto& q : s.params) {

@@ -49,6 +49,7 @@ struct Variant {
   std::string title;
   std::vector<Param> params;                             // overrides
   std::vector<std::pair<std::string, std::string>> env;  // e.g. UV_THREADPOOL_SIZE=5
+  std::optional<int> resolution_ms;                      // eventLoopDelay sampling interval
   Expect expect;                                         // added to the scenario's
 };
 
@@ -65,8 +66,9 @@ struct Scenario {
   std::vector<Variant> variants;  // as declared
   std::string variant;            // the variant loaded ("" = the params as written)
   std::vector<std::pair<std::string, std::string>> env;  // the loaded variant's env
-  std::vector<const Op*> sites{nullptr};                 // site id -> op; 0 = none
-  std::unordered_map<std::string, std::any> blocks;      // lab-specific top-level blocks
+  std::optional<int> resolution_ms;       // eventLoopDelay resolution (`resolution:`), if set
+  std::vector<const Op*> sites{nullptr};  // site id -> op; 0 = none
+  std::unordered_map<std::string, std::any> blocks;  // lab-specific top-level blocks
 };
 
 // Loads the file; with `variant`, that variant's parameters and expectations apply.

@@ -63,9 +63,15 @@ void TwinWriter::use_emitter(std::string_view name) {
 }
 
 std::string TwinWriter::finish(const Scenario& s) {
+  const std::string variant = s.variant.empty() ? "" : ", variant " + s.variant;
+  const std::string flag = s.variant.empty() ? "" : " --variant " + s.variant;
   std::string head = "// Node.js twin of " + s.file + " (lab " + s.lab + ", scenario " + s.name +
-                     ").\n// Run it with: node FILE.js -- it prints what `lab-" + s.lab +
-                     " --logs-only` prints.\n";
+                     variant + ").\n// Run it with: node FILE.js -- it prints what `lab-" + s.lab +
+                     flag + " --logs-only` prints.\n";
+  // Set before anything uses the pool: libuv reads it once, at the first pool request.
+  for (const auto& [key, value] : s.env) {
+    head += "process.env." + key + " = " + js_string(value) + ";\n";
+  }
   // fs first, then events, then the rest in order of first use (scenario-format.md).
   auto rank = [](const std::string& n) { return n == "fs" ? 0 : n == "events" ? 1 : 2; };
   std::stable_sort(requires_.begin(), requires_.end(),

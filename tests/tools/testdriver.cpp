@@ -48,25 +48,49 @@ std::string read_file(const std::string& path) {
 
 // ---- scenario ----
 
-int scenario_test(const std::string& lab, const std::string& file) {
-  const auto r = run_process({lab, file, "--json", "--no-color"}, {}, std::chrono::seconds(180));
-  if (r.timed_out) return fail("timed out");
+// The runs a scenario file asks for: "" (params as written) and each declared variant.
+std::vector<std::string> runs_of(const std::string& file) {
+  std::vector<std::string> runs{""};
+  const YAML::Node root = YAML::LoadFile(file);
+  if (root["variants"] && root["variants"].IsMap()) {
+    for (const auto& kv : root["variants"])
+      runs.push_back(kv.first.Scalar());
+  }
+  return runs;
+}
+
+std::vector<std::string> with_variant(std::vector<std::string> argv, const std::string& variant) {
+  if (!variant.empty()) {
+    argv.push_back("--variant");
+    argv.push_back(variant);
+  }
+  return argv;
+}
+
+std::string label(const std::string& variant) {
+  return variant.empty() ? "(params as written)" : "--variant " + variant;
+}
+
+int scenario_run(const std::string& lab, const std::string& file, const std::string& variant) {
+  const auto r = run_process(with_variant({lab, file, "--json", "--no-color"}, variant), {},
+                             std::chrono::seconds(180));
+  if (r.timed_out) return fail(label(variant) + ": timed out");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(r.out);
   } catch (const std::exception& e) {
-    return fail(
-        fmt::format("exit {}, output is not JSON ({}); stderr: {}", r.exit_code, e.what(), r.err));
+    return fail(fmt::format("{}: exit {}, output is not JSON ({}); stderr: {}", label(variant),
+                            r.exit_code, e.what(), r.err));
   }
   int status = kPass;
   const auto& results = j["expect"]["results"];
-  if (results.empty()) status = fail("the scenario has no `expect` block");
+  if (results.empty()) status = fail(label(variant) + ": the scenario has no `expect` block");
   for (const auto& e : results) {
     if (!e["ok"].get<bool>()) {
-      status = fail(fmt::format("expectation: {} — {}", e["what"].get<std::string>(),
-                                e["detail"].get<std::string>()));
+      status = fail(fmt::format("{}: expectation: {} — {}", label(variant),
+                                e["what"].get<std::string>(), e["detail"].get<std::string>()));
     } else {
-      fmt::print("ok: {}\n", e["what"].get<std::string>());
+      fmt::print("ok {}: {}\n", label(variant), e["what"].get<std::string>());
     }
   }
   for (auto key : {"mechanism", "failure", "mitigation", "evidence", "tradeoff"}) {
@@ -75,9 +99,18 @@ int scenario_test(const std::string& lab, const std::string& file) {
   const std::string kind = j["outcome"]["kind"];
   const int want_exit = kind == "completed" ? 0 : 1;
   if (status == kPass && r.exit_code != want_exit) {
-    status = fail(fmt::format("outcome {} but exit code {}", kind, r.exit_code));
+    status =
+        fail(fmt::format("{}: outcome {} but exit code {}", label(variant), kind, r.exit_code));
   }
-  fmt::print("outcome: {}\n", j["outcome"]["summary"].get<std::string>());
+  fmt::print("outcome {}: {}\n", label(variant), j["outcome"]["summary"].get<std::string>());
+  return status;
+}
+
+int scenario_test(const std::string& lab, const std::string& file) {
+  int status = kPass;
+  for (const auto& variant : runs_of(file)) {
+    if (scenario_run(lab, file, variant) != kPass) status = kFail;
+  }
   return status;
 }
 
@@ -104,19 +137,10 @@ void print_lines(const char* who, const std::vector<std::string>& lines) {
   if (lines.size() > 60) fmt::print(stderr, "  ...\n");
 }
 
-int parity_test(const std::string& lab, const std::string& file, const std::string& node) {
-  if (node.empty() || access(node.c_str(), X_OK) != 0) {
-    fmt::print("SKIP: node is not installed (looked for '{}'); parity with Node.js not checked\n",
-               node);
-    return kSkip;
-  }
-  const auto version = run_process({node, "--version"});
-  fmt::print("node {}", version.out);
-  if (version.out.rfind("v20.", 0) != 0) {
-    fmt::print("note: the twin targets Node 20; this is {}", version.out);
-  }
-  const auto twin = run_process({lab, file, "--emit-node"});
-  if (twin.exit_code != 0) return fail("--emit-node failed: " + twin.err);
+int parity_run(const std::string& lab, const std::string& file, const std::string& node,
+               const std::string& variant) {
+  const auto twin = run_process(with_variant({lab, file, "--emit-node"}, variant));
+  if (twin.exit_code != 0) return fail(label(variant) + ": --emit-node failed: " + twin.err);
 
   const fs::path dir = fs::temp_directory_path() / fmt::format("nodelab-parity-{}", getpid());
   fs::create_directories(dir);
@@ -124,9 +148,10 @@ int parity_test(const std::string& lab, const std::string& file, const std::stri
   std::ofstream(js) << twin.out;
 
   const auto on_node = run_process({node, js.string()}, {}, std::chrono::seconds(180));
-  const auto on_lab = run_process({lab, file, "--logs-only"}, {}, std::chrono::seconds(180));
+  const auto on_lab =
+      run_process(with_variant({lab, file, "--logs-only"}, variant), {}, std::chrono::seconds(180));
   fs::remove_all(dir);
-  if (on_node.timed_out || on_lab.timed_out) return fail("timed out");
+  if (on_node.timed_out || on_lab.timed_out) return fail(label(variant) + ": timed out");
 
   const auto node_lines = split_lines(on_node.out);
   const auto lab_lines = split_lines(on_lab.out);
@@ -141,20 +166,41 @@ int parity_test(const std::string& lab, const std::string& file, const std::stri
     if (alts.empty() || !allowed(node_lines) || !allowed(lab_lines)) {
       print_lines("node", node_lines);
       print_lines("lab --logs-only", lab_lines);
-      status = fail(alts.empty() ? "stdout differs between node and the lab"
-                                 : "an output is none of the scenario's orderAnyOf");
+      status = fail(label(variant) + (alts.empty() ? ": stdout differs between node and the lab"
+                                                   : ": an output is none of the orderAnyOf"));
     } else {
-      fmt::print("node and the lab took different orders, both listed in orderAnyOf\n");
+      fmt::print("{}: node and the lab took different orders, both listed in orderAnyOf\n",
+                 label(variant));
     }
   }
   // The lab exits 1 exactly when Node would (uncaught exception, unhandled rejection).
   const int lab_exit = on_lab.exit_code == 3 ? -3 : on_lab.exit_code;
   if (lab_exit != on_node.exit_code) {
-    status = fail(fmt::format("exit codes differ: node {} lab {} (lab stderr: {})",
-                              on_node.exit_code, on_lab.exit_code, on_lab.err));
+    status = fail(fmt::format("{}: exit codes differ: node {} lab {} (lab stderr: {})",
+                              label(variant), on_node.exit_code, on_lab.exit_code, on_lab.err));
   }
-  if (status == kPass)
-    fmt::print("parity: {} identical lines, exit {}\n", lab_lines.size(), lab_exit);
+  if (status == kPass) {
+    fmt::print("parity {}: {} identical lines, exit {}\n", label(variant), lab_lines.size(),
+               lab_exit);
+  }
+  return status;
+}
+
+int parity_test(const std::string& lab, const std::string& file, const std::string& node) {
+  if (node.empty() || access(node.c_str(), X_OK) != 0) {
+    fmt::print("SKIP: node is not installed (looked for '{}'); parity with Node.js not checked\n",
+               node);
+    return kSkip;
+  }
+  const auto version = run_process({node, "--version"});
+  fmt::print("node {}", version.out);
+  if (version.out.rfind("v20.", 0) != 0) {
+    fmt::print("note: the twin targets Node 20; this is {}", version.out);
+  }
+  int status = kPass;
+  for (const auto& variant : runs_of(file)) {
+    if (parity_run(lab, file, node, variant) != kPass) status = kFail;
+  }
   return status;
 }
 
