@@ -7,7 +7,9 @@
 //
 // Exit 0 pass, 1 fail, 77 skipped (CTest SKIP_RETURN_CODE).
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -405,6 +407,63 @@ int hostile_test(const std::string& lab, const std::string& name, const std::str
   return kPass;
 }
 
+// ---- command line ----
+
+// Runs ARGS; passes if the exit code is `want_exit` and stdout+stderr contain `needle`.
+int cli_test(int want_exit, const std::string& needle, const std::vector<std::string>& args) {
+  const auto r = run_process(args, {}, std::chrono::seconds(30));
+  if (r.timed_out) return fail("hung");
+  if (r.exit_code != want_exit) {
+    return fail(fmt::format("exit {} (want {}); stdout: {}; stderr: {}", r.exit_code, want_exit,
+                            r.out.substr(0, 2000), r.err));
+  }
+  if ((r.out + r.err).find(needle) == std::string::npos) {
+    return fail(fmt::format("want '{}' in the output; stdout: {}; stderr: {}", needle,
+                            r.out.substr(0, 2000), r.err));
+  }
+  fmt::print("ok: exit {} in {} ms\n", r.exit_code, r.elapsed.count());
+  return kPass;
+}
+
+// Starts ARGS, sends `sig` after `after_ms`, and expects `want_exit` and `needle`.
+int signal_test(int sig, int after_ms, int want_exit, const std::string& needle,
+                const std::vector<std::string>& args) {
+  const std::string out_path =
+      (fs::temp_directory_path() / fmt::format("nodelab-sig-{}", getpid())).string();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (std::freopen(out_path.c_str(), "w", stdout) == nullptr) _exit(126);
+    dup2(fileno(stdout), 2);
+    std::vector<char*> argv;
+    for (const auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  usleep(static_cast<useconds_t>(after_ms) * 1000);
+  const auto sent = std::chrono::steady_clock::now();
+  kill(pid, sig);
+  int status = 0;
+  for (int i = 0; i < 1000 && waitpid(pid, &status, WNOHANG) == 0; ++i)
+    usleep(10'000);
+  if (waitpid(pid, &status, WNOHANG) == 0 && !WIFEXITED(status)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return fail("did not stop within 10 s of the signal");
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - sent);
+  const std::string out = read_file(out_path);
+  fs::remove(out_path);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != want_exit) {
+    return fail(fmt::format("exit status {} (want {}); output: {}", status, want_exit, out));
+  }
+  if (out.find(needle) == std::string::npos) return fail("want '" + needle + "' in: " + out);
+  fmt::print("ok: stopped {} ms after the signal, exit {}\n", took.count(), want_exit);
+  return kPass;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -413,6 +472,13 @@ int main(int argc, char** argv) {
   if (a.size() == 4 && a[0] == "parity") return parity_test(a[1], a[2], a[3]);
   if (a.size() == 3 && a[0] == "bad-input") return bad_input_test(a[1], a[2]);
   if (a.size() == 4 && a[0] == "hostile") return hostile_test(a[1], a[2], a[3]);
+  if (a.size() >= 4 && a[0] == "cli") {
+    return cli_test(std::stoi(a[1]), a[2], std::vector<std::string>(a.begin() + 3, a.end()));
+  }
+  if (a.size() >= 6 && a[0] == "signal") {
+    return signal_test(a[1] == "INT" ? SIGINT : SIGTERM, std::stoi(a[2]), std::stoi(a[3]), a[4],
+                       std::vector<std::string>(a.begin() + 5, a.end()));
+  }
   if (a.size() == 1 && a[0] == "hostile-cases") {
     for (const auto& [name, c] : hostile_cases())
       fmt::print("{}\n", name);
@@ -420,6 +486,7 @@ int main(int argc, char** argv) {
   }
   fmt::print(stderr,
              "usage: nodelab-testdriver scenario LAB FILE | parity LAB FILE NODE | "
-             "bad-input LAB FILE | hostile LAB CASE DIR | hostile-cases\n");
+             "bad-input LAB FILE | hostile LAB CASE DIR | hostile-cases | cli EXIT TEXT CMD... | "
+             "signal INT|TERM AFTER_MS EXIT TEXT CMD...\n");
   return 2;
 }
