@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/step.hpp"
 #include "report/run_report.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/stop.hpp"
@@ -138,11 +139,13 @@ struct Options {
   bool no_color = false;
   bool list = false;
   bool compare = false;
+  bool step = false;
   std::string variant;
   std::string trace_path;
   double timeout_s = 60;
   int resolution_ms = 10;
   bool resolution_given = false;  // --resolution on the command line beats the scenario's
+  bool timeout_given = false;
 };
 
 // Runs one loaded scenario on `rt` and fills a report (metrics, expectations, diagnosis,
@@ -202,7 +205,16 @@ int run_single(const LabSpec& spec, const script::OpRegistry& registry, const sc
   for (const auto& [key, value] : s.env)
     ::setenv(key.c_str(), value.c_str(), 1);
   runtime::Runtime rt(runtime_options(o, s));
+  std::unique_ptr<Stepper> stepper;
+  if (o.step) {
+    stepper = std::make_unique<Stepper>(rt, s, report::Style::detect(stdout, o.no_color));
+  }
   report::RunReport r = run_scenario(spec, registry, s, rt, o);
+  if (stepper) {
+    const std::size_t steps = stepper->steps();
+    stepper.reset();  // the terminal back to normal before the report
+    std::fprintf(stdout, "\n--step: %zu states shown\n\n", steps);
+  }
   r.brief = o.json_brief;
 
   if (!o.trace_path.empty()) {
@@ -480,9 +492,14 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
                  "run one of the scenario's variants (its params, env and expect)");
   auto* o_compare = app.add_flag("--compare", o.compare,
                                  "run every variant, one after another, and print one table");
-  app.add_option("--timeout", o.timeout_s, "time ceiling in seconds; the run stops cleanly there")
-      ->check(CLI::Range(0.1, 86400.0))
-      ->capture_default_str();
+  auto* o_step = app.add_flag("--step", o.step,
+                              "pause at each phase boundary and show the state (Enter next, b "
+                              "back, q quit); needs a terminal");
+  auto* o_timeout = app.add_option("--timeout", o.timeout_s,
+                                   "time ceiling in seconds (none with --step unless given); the "
+                                   "run stops cleanly there")
+                        ->check(CLI::Range(0.1, 86400.0))
+                        ->capture_default_str();
   auto* o_resolution =
       app.add_option(
              "--resolution", o.resolution_ms,
@@ -493,6 +510,8 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
   o_emit->excludes(o_logs)->excludes(o_json)->excludes(o_compare);
   o_compare->excludes(o_logs);
   o_brief->excludes(o_logs);
+  o_step->excludes(o_logs)->excludes(o_json)->excludes(o_compare)->excludes(o_emit)->excludes(
+      o_brief);
   app.footer(help_footer(spec, registry));
 
   try {
@@ -507,6 +526,9 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
   }
   if (o.json_brief) o.json = true;
   o.resolution_given = o_resolution->count() > 0;
+  o.timeout_given = o_timeout->count() > 0;
+  // An instructor may pause on a step for as long as the explanation takes.
+  if (o.step && !o.timeout_given) o.timeout_s = 86400;
 
   if (o.list) return list_scenarios(spec, registry);
   if (o.scenario_arg.empty()) {
@@ -519,6 +541,13 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
     fmt::print(stderr, "lab-{}: no scenario named '{}' (--list shows them)\n", spec.id,
                o.scenario_arg);
     return kExitBadInput;
+  }
+  if (o.step) {
+    std::string why;
+    if (!Stepper::usable(&why)) {
+      fmt::print(stderr, "lab-{}: {}\n", spec.id, why);
+      return kExitBadInput;
+    }
   }
   if (o.compare && !o.variant.empty()) {
     fmt::print(stderr, "lab-{}: --compare runs every variant; drop --variant\n", spec.id);

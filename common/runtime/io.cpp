@@ -28,6 +28,7 @@ struct Runtime::WorkReq {
   Nanos started{0};   // written on the pool thread; read after completion
   Nanos finished{0};  // (libuv's work queue mutex orders the two)
   std::uint32_t thread = 0;
+  PoolJob job;
 };
 
 namespace {
@@ -46,12 +47,16 @@ void Runtime::queue_threadpool(Nanos work, Task cb, Site site) {
   w->site = site;
   w->parent = current_;
   w->scheduled = hrtime();
+  w->job.site = site;
+  w->job.queued = w->scheduled - run_start_;
+  pool_jobs_.insert(&w->job);
   ++in_flight_;
   uv_queue_work(&loop_, &w->req, on_work, on_after_work);
 }
 
 void Runtime::on_work(uv_work_t* req) {
   auto* w = static_cast<WorkReq*>(req->data);
+  w->job.running.store(true, std::memory_order_relaxed);
   if (t_pool_thread == 0) t_pool_thread = ++g_pool_threads;
   w->thread = t_pool_thread;
   w->started = hrtime();
@@ -68,8 +73,10 @@ void Runtime::on_work(uv_work_t* req) {
 void Runtime::on_after_work(uv_work_t* req, int status) {
   std::unique_ptr<WorkReq> w(static_cast<WorkReq*>(req->data));
   Runtime* rt = w->rt;
-  --rt->in_flight_;
+  w->job.completed = true;
   rt->enter_phase(Phase::poll);
+  rt->pool_jobs_.erase(&w->job);
+  --rt->in_flight_;
   if (status == UV_ECANCELED || !rt->keep_going()) return;
   rt->pool_queue_wait_.record(static_cast<std::uint64_t>((w->started - w->scheduled).count()));
   rt->pool_run_time_.record(static_cast<std::uint64_t>((w->finished - w->started).count()));
@@ -120,6 +127,7 @@ struct Runtime::ReadFileReq {
   Nanos started{0};
   Nanos finished{0};
   std::uint32_t thread = 0;
+  PoolJob job;
 };
 
 void Runtime::read_file(std::string path, Task cb, Site site) {
@@ -137,12 +145,19 @@ void Runtime::read_file(std::string path, Task cb, Site site) {
 }
 
 void Runtime::submit_fs_step(ReadFileReq* r) {
+  static constexpr const char* kStepNames[] = {"fs open", "fs fstat", "fs read", "fs close"};
   r->queued = hrtime();
+  r->job.what = kStepNames[static_cast<int>(r->step)];
+  r->job.site = r->site;
+  r->job.queued = r->queued - run_start_;
+  r->job.running.store(false, std::memory_order_relaxed);
+  pool_jobs_.insert(&r->job);
   uv_queue_work(&loop_, &r->work, on_fs_work, on_fs_done);
 }
 
 void Runtime::on_fs_work(uv_work_t* work) {
   auto* r = static_cast<ReadFileReq*>(work->data);
+  r->job.running.store(true, std::memory_order_relaxed);
   if (t_pool_thread == 0) t_pool_thread = ++g_pool_threads;
   r->thread = t_pool_thread;
   r->started = hrtime();
@@ -182,7 +197,10 @@ void Runtime::on_fs_done(uv_work_t* work, int status) {
   if (status == 0 && r->step == Step::open && r->result >= 0) {
     r->fd = static_cast<uv_file>(r->result);
   }
+  r->job.completed = true;
   rt->enter_phase(Phase::poll);
+  rt->pool_jobs_.erase(&r->job);
+  r->job.completed = false;
 
   // The process died or is stopping: release the descriptor synchronously and forget it.
   auto abandon = [rt, r] {

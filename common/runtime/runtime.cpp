@@ -382,6 +382,7 @@ RunResult Runtime::run(const Task& main_script) {
   invoke(CallbackKind::main, Phase::main, 0, kNoCallback, run_start_, main_script,
          OnThrow::uncaught);
   if (keep_going()) callback_scope_close();
+  if (on_phase && keep_going()) on_phase(Phase::main, 0);  // --step: the state after main
   main_end_ = hrtime();
   loop_start_ = main_end_;
   if (keep_going()) {

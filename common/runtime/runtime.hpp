@@ -55,6 +55,7 @@
 #include "runtime/js_error.hpp"
 #include "runtime/phase.hpp"
 #include "runtime/recorder.hpp"
+#include "runtime/snapshot.hpp"
 #include "runtime/stop.hpp"
 
 namespace nodelab::runtime {
@@ -146,6 +147,9 @@ class Runtime {
   // The runtime's metrics (eventLoopDelay, eventLoopUtilization, timerDrift, ...).
   void collect_metrics(metrics::MetricSet& out) const;
   static const std::vector<metrics::MetricInfo>& metric_table();
+
+  // The state at this moment (queues show their first `max_items` entries).
+  StateSnapshot snapshot(std::size_t max_items = 6) const;
 
   // A hook for each phase the runtime observes (prepare every iteration; timers, poll,
   // check and close when they run a callback). Used by step-through and tests.
@@ -243,6 +247,15 @@ class Runtime {
   void close_drain_episode();
 
   // ---- I/O ----
+  // A request on the threadpool, as --step shows it.
+  struct PoolJob {
+    std::atomic<bool> running{false};  // set by the pool thread that picks it up
+    bool completed = false;            // its completion reached the loop (poll)
+    const char* what = "threadpool task";
+    Site site = 0;
+    Nanos queued{0};
+  };
+  std::set<const PoolJob*> pool_jobs_;
   struct WorkReq;
   struct ReadFileReq;
   struct CloseReq;

@@ -28,6 +28,8 @@ std::string_view stop_reason_text(StopReason r) {
       return "time ceiling reached (--timeout)";
     case StopReason::memory_ceiling:
       return "memory ceiling reached (--max-memory)";
+    case StopReason::quit:
+      return "quit from --step";
   }
   return "?";
 }
@@ -44,6 +46,8 @@ int stop_exit_code(StopReason r) {
       return 124;
     case StopReason::memory_ceiling:
       return 125;
+    case StopReason::quit:
+      return 0;
   }
   return 1;
 }

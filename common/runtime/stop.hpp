@@ -22,12 +22,13 @@ enum class StopReason : std::uint8_t {
   interrupted,
   terminated,
   time_ceiling,
-  memory_ceiling
+  memory_ceiling,
+  quit,  // `q` in --step
 };
 
 std::string_view stop_reason_text(StopReason r);
 // Exit code for a run stopped for this reason: 130 SIGINT, 143 SIGTERM, 124 time ceiling,
-// 125 memory ceiling.
+// 125 memory ceiling, 0 quit from --step.
 int stop_exit_code(StopReason r);
 
 namespace detail {
