@@ -59,7 +59,12 @@ struct RecorderLimits {
 
 class Recorder {
  public:
-  explicit Recorder(RecorderLimits limits = {}) : limits_(limits) {}
+  // Reserves room for the limits up front: the address space only (pages are touched as
+  // records arrive), so the hot path never reallocates and copies a growing vector.
+  explicit Recorder(RecorderLimits limits = {}) : limits_(limits) {
+    callbacks_.reserve(limits_.max_callbacks);
+    logs_.reserve(limits_.max_logs);
+  }
 
   // Phase tracking. The iteration number advances when the loop moves back to an earlier
   // phase (close -> timers, check -> prepare, ...); pending callbacks that libuv runs right
