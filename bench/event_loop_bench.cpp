@@ -22,8 +22,8 @@ namespace {
 
 using namespace nodelab;
 
-const std::string kStrategies = std::string(NODELAB_SOURCE_SCENARIO_DIR) +
-                                "/event-loop/cpu-work-strategies.yaml";
+const std::string kStrategies =
+    std::string(NODELAB_SOURCE_SCENARIO_DIR) + "/event-loop/cpu-work-strategies.yaml";
 
 // ---- mitigations side by side ----
 
@@ -77,15 +77,24 @@ void BM_EventLoop_Dispatch(benchmark::State& state, Op op) {
     step = [&] {
       if (--left <= 0) return;
       switch (op) {
-        case Op::set_immediate: rt.set_immediate(step, 0); break;
-        case Op::next_tick: rt.next_tick(step, 0); break;
-        case Op::promise: rt.enqueue_microtask(step, 0, runtime::CallbackKind::promise); break;
-        case Op::set_timeout: break;
+        case Op::set_immediate:
+          rt.set_immediate(step, 0);
+          break;
+        case Op::next_tick:
+          rt.next_tick(step, 0);
+          break;
+        case Op::promise:
+          rt.enqueue_microtask(step, 0, runtime::CallbackKind::promise);
+          break;
+        case Op::set_timeout:
+          break;
       }
     };
     rt.run([&] {
       if (op == Op::set_timeout) {
-        for (int i = 0; i < kCallbacks; ++i) rt.set_timeout(0, [] {}, 0);
+        for (int i = 0; i < kCallbacks; ++i)
+          rt.set_timeout(
+              0, [] {}, 0);
       } else {
         step();
       }

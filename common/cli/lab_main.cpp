@@ -146,6 +146,7 @@ struct Options {
   int resolution_ms = 10;
   bool resolution_given = false;  // --resolution on the command line beats the scenario's
   bool timeout_given = false;
+  std::uint64_t max_memory_mib = 0;
 };
 
 // Runs one loaded scenario on `rt` and fills a report (metrics, expectations, diagnosis,
@@ -161,9 +162,14 @@ report::RunReport run_scenario(const LabSpec& spec, const script::OpRegistry& re
   {
     runtime::Watchdog watchdog(
         std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000)));
+    std::unique_ptr<runtime::MemoryWatchdog> memory;
+    if (o.max_memory_mib > 0) {
+      memory = std::make_unique<runtime::MemoryWatchdog>(o.max_memory_mib << 20);
+    }
     r.result = interp.run();
   }
   rt.collect_metrics(r.metrics);
+  if (spec.collect_metrics) spec.collect_metrics(interp, r.metrics);
   r.diagnosis = report::diagnose(r.metrics);
   bool expectations_ok = true;
   if (r.result.outcome != runtime::Outcome::stopped) {
@@ -283,8 +289,9 @@ bool run_in_child(const std::string& path, const std::string& variant, const Opt
   char exe[4096];
   size_t size = sizeof exe;
   if (uv_exepath(exe, &size) != 0) return false;
-  std::string cmd = fmt::format("'{}' '{}' --variant '{}' --json-brief --no-color --timeout {}",
-                                std::string(exe, size), path, variant, o.timeout_s);
+  std::string cmd =
+      fmt::format("'{}' '{}' --variant '{}' --json-brief --no-color --timeout {} --max-memory {}",
+                  std::string(exe, size), path, variant, o.timeout_s, o.max_memory_mib);
   if (o.resolution_given) cmd += fmt::format(" --resolution {}", o.resolution_ms);
   std::string out;
   if (std::FILE* p = ::popen(cmd.c_str(), "r")) {
@@ -329,7 +336,7 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
     row.report.lab_id = spec.id;
     row.report.metric_table = registry.metrics();
     if (!o.json) std::fprintf(stderr, "running %s...\n", v.name.c_str());
-    if (!v.env.empty()) {
+    if (!v.env.empty() || spec.compare_in_children) {
       row.in_child = true;
       if (!run_in_child(path, v.name, o, row)) {
         fmt::print(stderr, "lab-{}: variant {} failed to run in a child process\n", spec.id,
@@ -411,25 +418,31 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
                                          base.name, rows.size())));
   if (!base.title.empty()) fmt::print("{}\n", base.title);
   fmt::print("\n");
-  const std::string header =
-      fmt::format("  {:<14} {:>8} {:>8} {:>8} {:>6} {:>11} {:>9}  {:<6}  {}", "variant", "ELD p50",
-                  "p99", "max", "ELU", "drift max", "total", "expect", "verdict");
-  fmt::print("{}\n", st.bold(header));
-  fmt::print("  {:<14} {:>8} {:>8} {:>8} {:>6} {:>11} {:>9}\n", "", "ms", "ms", "ms", "", "ms",
-             "ms");
+  // The lab's columns: a header (with its unit) and a metric path each.
+  const auto& columns = spec.compare_columns;
+  std::string header = fmt::format("  {:<14}", "variant");
+  std::string units = fmt::format("  {:<14}", "");
+  for (const auto& c : columns) {
+    const auto width = std::max<std::size_t>(8, c.header.size()) + 1;
+    header += fmt::format("{:>{}}", c.header, width);
+    units += fmt::format("{:>{}}", c.unit, width);
+  }
+  fmt::print("{}\n", st.bold(header + "  expect  verdict"));
+  fmt::print("{}\n", units);
   for (const auto& row : rows) {
     const auto& r = row.report;
-    auto f = [&](std::string_view p) { return report::format_metric(r, p); };
     bool ok = r.expectations_checked;
     for (const auto& e : r.expectations)
       ok = ok && e.ok;
     std::string verdict = r.diagnosis.empty() ? "ok" : r.diagnosis.front().verdict;
     for (std::size_t i = 1; i < r.diagnosis.size(); ++i)
       verdict += "; " + r.diagnosis[i].verdict;
-    fmt::print("  {:<14} {:>8} {:>8} {:>8} {:>6} {:>11} {:>9}  {}  {}\n", row.name,
-               f("eventLoopDelay.p50_ms"), f("eventLoopDelay.p99_ms"), f("eventLoopDelay.max_ms"),
-               f("eventLoopUtilization.utilization"), f("timerDrift.max_ms"), f("loop.total_ms"),
-               ok ? st.good("✓     ") : st.bad("✗     "),
+    std::string line = fmt::format("  {:<14}", row.name);
+    for (const auto& c : columns) {
+      const auto width = std::max<std::size_t>(8, c.header.size()) + 1;
+      line += fmt::format("{:>{}}", report::format_metric(r, c.path), width);
+    }
+    fmt::print("{}  {}  {}\n", line, ok ? st.good("✓     ") : st.bad("✗     "),
                r.diagnosis.empty() ? st.good(verdict) : st.warn(verdict));
   }
   fmt::print("\n");
@@ -446,12 +459,16 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
       }
     }
   }
-  for (const auto& row : rows) {
-    if (row.in_child) {
-      fmt::print(
-          "\n  ({} ran in a child process: libuv reads UV_THREADPOOL_SIZE once per "
-          "process)\n",
-          row.name);
+  if (spec.compare_in_children) {
+    fmt::print("\n  (each variant ran in a child process of its own, so each RSS is its own)\n");
+  } else {
+    for (const auto& row : rows) {
+      if (row.in_child) {
+        fmt::print(
+            "\n  ({} ran in a child process: libuv reads UV_THREADPOOL_SIZE once per "
+            "process)\n",
+            row.name);
+      }
     }
   }
   if (!base.answer.empty()) {
@@ -500,6 +517,12 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
                                    "run stops cleanly there")
                         ->check(CLI::Range(0.1, 86400.0))
                         ->capture_default_str();
+  o.max_memory_mib = spec.default_max_memory_mib;
+  app.add_option("--max-memory", o.max_memory_mib,
+                 "memory ceiling in MiB (resident set); the run stops cleanly there, exit 125 "
+                 "(0: none)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 20))
+      ->capture_default_str();
   auto* o_resolution =
       app.add_option(
              "--resolution", o.resolution_ms,

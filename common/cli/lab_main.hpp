@@ -6,19 +6,49 @@
 //
 // A lab's main() builds its LabSpec (its op registry) and hands over to run_lab().
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "metrics/metric_set.hpp"
 #include "script/registry.hpp"
 
+namespace nodelab::script {
+class Interpreter;
+}
+
 namespace nodelab::cli {
+
+// One column of the --compare table.
+struct CompareColumn {
+  std::string header;
+  std::string unit;
+  std::string path;  // the metric
+};
+
+// The event loop's figures: what every lab's table shows unless it picks its own.
+inline std::vector<CompareColumn> loop_columns() {
+  return {
+      {"ELD p50", "ms", "eventLoopDelay.p50_ms"}, {"p99", "ms", "eventLoopDelay.p99_ms"},
+      {"max", "ms", "eventLoopDelay.max_ms"},     {"ELU", "", "eventLoopUtilization.utilization"},
+      {"drift max", "ms", "timerDrift.max_ms"},   {"total", "ms", "loop.total_ms"}};
+}
 
 struct LabSpec {
   std::string id;        // "event-loop": the binary is lab-<id>, scenarios/<id>/
   std::string summary;   // one line for --help
   std::string headline;  // the scenario the README's first command runs
   std::function<script::OpRegistry()> make_registry;
+  // The lab's own figures after a run (its model lives in the interpreter's extensions).
+  std::function<void(script::Interpreter&, metrics::MetricSet&)> collect_metrics;
+  // The resident-set ceiling --max-memory defaults to (MiB; 0 = none). Labs that demonstrate
+  // leaks or unbounded buffering set one.
+  std::uint64_t default_max_memory_mib = 0;
+  std::vector<CompareColumn> compare_columns = loop_columns();
+  // --compare runs every variant in a child process of its own (the memory a variant leaves
+  // in the allocator would otherwise show in the next variant's RSS).
+  bool compare_in_children = false;
 };
 
 int run_lab(const LabSpec& spec, int argc, char** argv);

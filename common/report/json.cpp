@@ -79,6 +79,13 @@ void write_json(std::FILE* out, const RunReport& r, bool pretty) {
       w.end_object();
     }
     w.end_array();
+
+    w.key("counters").begin_array();
+    for (const auto& c : rec.counters()) {
+      w.begin_object().field("name", c.name).field("t_ms", ms(c.t)).field("value", c.value);
+      w.end_object();
+    }
+    w.end_array();
   }
 
   w.key("recording").begin_object();
@@ -217,6 +224,11 @@ bool write_trace(const std::string& path, const RunReport& r, std::string* error
     w.field("pid", 1).field("tid", static_cast<int>(100 + span.thread));
     w.key("args").begin_object().field("queue_wait_ms", ms(span.started - span.queued));
     w.end_object().end_object();
+  }
+  for (const auto& c : rec.counters()) {
+    w.begin_object().field("name", c.name).field("ph", "C").field("ts", us(c.t)).field("pid", 1);
+    w.key("args").begin_object().field(c.name, c.value).end_object();
+    w.end_object();
   }
   w.end_array();
   w.field("displayTimeUnit", "ms");

@@ -235,7 +235,7 @@ void print_metrics(std::FILE* out, const RunReport& r, const Style& st) {
   auto v = [&](std::string_view p) { return m.get(p).value_or(0); };
   fmt::print(out, "{}\n", st.bold("metrics"));
   auto row = [&](std::string_view name, const std::string& value) {
-    fmt::print(out, "  {:<22} {}\n", name, value);
+    fmt::print(out, "  {:<28} {}\n", name, value);
   };
   if (v("eventLoopDelay.count") > 0) {
     row("eventLoopDelay",

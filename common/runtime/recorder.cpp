@@ -31,4 +31,8 @@ void Recorder::add_work_span(const WorkSpan& span) {
   if (work_spans_.size() < limits_.max_callbacks) work_spans_.push_back(span);
 }
 
+void Recorder::add_counter(std::string name, Nanos t, double value) {
+  if (counters_.size() < limits_.max_logs) counters_.push_back({std::move(name), t, value});
+}
+
 }  // namespace nodelab::runtime

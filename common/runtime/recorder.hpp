@@ -52,6 +52,13 @@ struct WorkSpan {
   Nanos finished{0};
 };
 
+// A value sampled over time (a lab's listenerCount, retained bytes): a graph in --trace.
+struct CounterSample {
+  std::string name;
+  Nanos t{0};
+  double value = 0;
+};
+
 struct RecorderLimits {
   std::size_t max_callbacks = 2'000'000;
   std::size_t max_logs = 1'000'000;
@@ -81,10 +88,12 @@ class Recorder {
   void end(CallbackId id, Nanos end);
   void add_log(std::string text, CallbackId cb, Nanos t);
   void add_work_span(const WorkSpan& span);
+  void add_counter(std::string name, Nanos t, double value);
 
   const std::vector<CallbackRecord>& callbacks() const { return callbacks_; }
   const std::vector<LogRecord>& logs() const { return logs_; }
   const std::vector<WorkSpan>& work_spans() const { return work_spans_; }
+  const std::vector<CounterSample>& counters() const { return counters_; }
   const CallbackRecord* find(CallbackId id) const {
     return id < callbacks_.size() ? &callbacks_[id] : nullptr;
   }
@@ -99,6 +108,7 @@ class Recorder {
   std::vector<CallbackRecord> callbacks_;
   std::vector<LogRecord> logs_;
   std::vector<WorkSpan> work_spans_;
+  std::vector<CounterSample> counters_;
   CallbackId next_id_ = 0;
   std::uint64_t log_count_ = 0;
   std::uint32_t iteration_ = 0;

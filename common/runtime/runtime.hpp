@@ -126,6 +126,10 @@ class Runtime {
   // (lib/internal/process/warning.js) and logged as "warning: NAME: MESSAGE".
   void emit_warning(std::string_view name, std::string_view message);
   void log(std::string text);
+  // A sample of a lab's quantity at this moment (shown as a graph by --trace).
+  void sample(std::string name, double value) {
+    recorder_.add_counter(std::move(name), hrtime() - run_start_, value);
+  }
   // Busy-waits on the calling thread (a `block` op); returns early if a stop is requested.
   void busy_wait(Nanos d);
 

@@ -97,4 +97,31 @@ Watchdog::~Watchdog() {
   thread_.join();
 }
 
+MemoryWatchdog::MemoryWatchdog(std::uint64_t limit_bytes)
+    : thread_([this, limit_bytes] {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+          std::size_t rss = 0;
+          if (uv_resident_set_memory(&rss) == 0) {
+            if (rss > peak_.load()) peak_.store(rss);
+            if (rss > limit_bytes) {
+              request_stop(StopReason::memory_ceiling);
+              return;
+            }
+          }
+          if (cv_.wait_for(lock, std::chrono::milliseconds(20), [this] { return cancelled_; })) {
+            return;
+          }
+        }
+      }) {}
+
+MemoryWatchdog::~MemoryWatchdog() {
+  {
+    std::lock_guard lock(mutex_);
+    cancelled_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
 }  // namespace nodelab::runtime

@@ -67,4 +67,22 @@ class Watchdog {
   std::thread thread_;
 };
 
+// A thread that requests StopReason::memory_ceiling once the process's resident set passes
+// `limit_bytes` (sampled every 20 ms), unless destroyed first.
+class MemoryWatchdog {
+ public:
+  explicit MemoryWatchdog(std::uint64_t limit_bytes);
+  ~MemoryWatchdog();
+  MemoryWatchdog(const MemoryWatchdog&) = delete;
+  MemoryWatchdog& operator=(const MemoryWatchdog&) = delete;
+  std::uint64_t peak() const { return peak_.load(); }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool cancelled_ = false;
+  std::atomic<std::uint64_t> peak_{0};
+  std::thread thread_;
+};
+
 }  // namespace nodelab::runtime

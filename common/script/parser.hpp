@@ -42,6 +42,7 @@ class Parser {
   const std::string& file() const { return file_; }
   const Limits& limits() const { return limits_; }
   const OpRegistry& registry() const { return registry_; }
+  Scenario& scenario() { return scenario_; }
 
   [[noreturn]] void fail(const YAML::Node& at, std::string_view message) const;
   // Where `n` is; a null or missing value is reported at the key it belongs to (yaml-cpp

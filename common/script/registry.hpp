@@ -47,6 +47,11 @@ class OpRegistry {
   void add_block(std::string key, BlockParser parse);
   const BlockDef* find_block(std::string_view key) const;
 
+  // A check run once the whole file is parsed (for what one op cannot see alone, such as an
+  // `off` naming a listener id that no op ever adds).
+  void add_check(std::function<void(Scenario& s)> check) { checks_.push_back(std::move(check)); }
+  const std::vector<std::function<void(Scenario& s)>>& checks() const { return checks_; }
+
   void add_metrics(const std::vector<metrics::MetricInfo>& table);
   bool knows_metric(std::string_view path) const;
   const std::vector<metrics::MetricInfo>& metrics() const { return metrics_; }
@@ -58,6 +63,7 @@ class OpRegistry {
   std::string lab_id_;
   std::vector<OpDef> ops_;
   std::vector<BlockDef> blocks_;
+  std::vector<std::function<void(Scenario& s)>> checks_;
   std::vector<metrics::MetricInfo> metrics_;
 };
 

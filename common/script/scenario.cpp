@@ -337,6 +337,8 @@ Scenario load_scenario(const std::string& path, const OpRegistry& registry, cons
   for (const auto& kv : root) {
     if (const BlockDef* b = registry.find_block(kv.first.Scalar())) b->parse(p, kv.second, s);
   }
+  for (const auto& check : registry.checks())
+    check(s);
   return s;
 }
 

@@ -11,11 +11,10 @@
 #include "script/shared_ops.hpp"
 
 int main(int argc, char** argv) {
-  const nodelab::cli::LabSpec spec{
-      "event-loop",
-      "Node's event loop phases, queues and starvation, on a real libuv loop",
-      "io-immediate-first",
-      [] { return nodelab::script::shared_registry("event-loop"); },
-  };
+  nodelab::cli::LabSpec spec;
+  spec.id = "event-loop";
+  spec.summary = "Node's event loop phases, queues and starvation, on a real libuv loop";
+  spec.headline = "nexttick-starvation";
+  spec.make_registry = [] { return nodelab::script::shared_registry("event-loop"); };
   return nodelab::cli::run_lab(spec, argc, argv);
 }
