@@ -61,14 +61,12 @@ int Stepper::read_key() {
   }
 }
 
-void Stepper::pause(Phase p, std::uint32_t iteration) {
+void Stepper::pause(Phase p, std::uint32_t iteration) {  // the snapshot records both
   // One pause per phase of an iteration (poll and close call the hook once per callback).
   if (p == last_phase_ && iteration == last_iteration_) return;
   last_phase_ = p;
   last_iteration_ = iteration;
   history_.push_back(rt_.snapshot());
-  history_.back().phase = p;  // the loop's phase (the snapshot's is the last callback's)
-  history_.back().iteration = iteration;
   std::size_t at = history_.size() - 1;
   show(at);
   for (;;) {

@@ -188,6 +188,7 @@ void Runtime::make_callback(CallbackKind kind, Phase phase, Site site, CallbackI
 }
 
 void Runtime::enter_phase(Phase p) {
+  loop_phase_ = p;
   recorder_.enter_phase(p);
   if (on_phase) on_phase(p, recorder_.iteration());
 }

@@ -155,8 +155,9 @@ class Runtime {
   // The state at this moment (queues show their first `max_items` entries).
   StateSnapshot snapshot(std::size_t max_items = 6) const;
 
-  // A hook for each phase the runtime observes (prepare every iteration; timers, poll,
-  // check and close when they run a callback). Used by step-through and tests.
+  // A hook for each phase boundary the runtime observes: main (once, after the main script's
+  // drain), prepare and check every iteration, timers/poll/close when they run a callback
+  // (poll and close once per callback). Used by --step and tests.
   std::function<void(Phase, std::uint32_t iteration)> on_phase;
 
  private:
@@ -326,7 +327,8 @@ class Runtime {
   Recorder recorder_;
   CallbackId current_ = kMainCallback;
   CallbackId current_macrotask_ = kMainCallback;
-  Phase current_phase_ = Phase::main;
+  Phase current_phase_ = Phase::main;  // the running callback's queue or phase
+  Phase loop_phase_ = Phase::main;     // the loop phase last entered
   Nanos run_start_{0};
   Nanos loop_start_{0};
   Nanos loop_end_{0};

@@ -8,7 +8,8 @@ namespace nodelab::runtime {
 
 StateSnapshot Runtime::snapshot(std::size_t max_items) const {
   StateSnapshot s;
-  s.phase = current_phase_;
+  s.phase = loop_phase_;
+  s.callback_phase = current_phase_;
   s.iteration = recorder_.iteration();
   s.t = hrtime() - run_start_;
 

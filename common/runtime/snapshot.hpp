@@ -40,7 +40,8 @@ struct HandleView {
 };
 
 struct StateSnapshot {
-  Phase phase = Phase::main;
+  Phase phase = Phase::main;           // the loop phase last entered (main before the loop)
+  Phase callback_phase = Phase::main;  // the running callback's queue or phase, if any
   std::uint32_t iteration = 0;
   Nanos t{0};                              // since the start of the run
   std::vector<TimerListView> timer_lists;  // in the order they would run

@@ -168,7 +168,7 @@ void parse_params(Parser& p, const YAML::Node& n, Scenario& s) {
   }
 }
 
-void parse_variants(Parser& p, const YAML::Node& n, const OpRegistry& registry, Scenario& s) {
+void parse_variants(Parser& p, const YAML::Node& n, Scenario& s) {
   p.visit(n);
   if (!n.IsMap() || n.size() == 0) {
     p.fail(n, "`variants` maps a variant name to {title, params, env, expect}");
@@ -181,7 +181,7 @@ void parse_variants(Parser& p, const YAML::Node& n, const OpRegistry& registry, 
       p.fail(kv.first, fmt::format("duplicate variant '{}'", v.name));
     }
     Fields f = p.fields(kv.second, "a variant", {"title", "params", "env", "resolution", "expect"});
-    if (f.has("title")) v.title = f.string("title");
+    if (f.has("title")) v.title_node = f.get("title");
     if (f.has("resolution")) {
       v.resolution_ms = static_cast<int>(f.integer("resolution", 1, 10000));
     }
@@ -191,6 +191,10 @@ void parse_variants(Parser& p, const YAML::Node& n, const OpRegistry& registry, 
       if (!ps.IsMap()) p.fail(ps, "a variant's `params` maps declared params to values");
       for (const auto& pv : ps) {
         const std::string name = p.string(pv.first, "a param name");
+        if (std::any_of(v.params.begin(), v.params.end(),
+                        [&](const Param& q) { return q.name == name; })) {
+          p.fail(pv.first, fmt::format("duplicate param '{}'", name));
+        }
         if (!std::any_of(s.params.begin(), s.params.end(),
                          [&](const Param& q) { return q.name == name; })) {
           p.fail(pv.first,
@@ -209,7 +213,7 @@ void parse_variants(Parser& p, const YAML::Node& n, const OpRegistry& registry, 
         v.env.emplace_back("UV_THREADPOOL_SIZE", std::to_string(size));
       }
     }
-    if (f.has("expect")) parse_expect(p, f.get("expect"), registry, v.expect);
+    if (f.has("expect")) v.expect_node = f.get("expect");
     s.variants.push_back(std::move(v));
   }
 }
@@ -288,7 +292,7 @@ Scenario load_scenario(const std::string& path, const OpRegistry& registry, cons
   }
   s.name =
       root["name"] ? p.string(root["name"], "`name`") : std::filesystem::path(path).stem().string();
-  if (root["title"]) s.title = p.string(root["title"], "`title`");
+
   if (!root["main"]) p.fail(root, "missing `main:` (the ops of the main script)");
 
   if (root["resolution"]) {
@@ -301,7 +305,7 @@ Scenario load_scenario(const std::string& path, const OpRegistry& registry, cons
   }
   // Parameters, then the chosen variant's overrides, before any op reads them.
   if (root["params"]) parse_params(p, root["params"], s);
-  if (root["variants"]) parse_variants(p, root["variants"], registry, s);
+  if (root["variants"]) parse_variants(p, root["variants"], s);
   const Variant* chosen = nullptr;
   if (!variant.empty()) {
     for (const auto& v : s.variants) {
@@ -320,14 +324,35 @@ Scenario load_scenario(const std::string& path, const OpRegistry& registry, cons
     s.variant = chosen->name;
     s.env = chosen->env;
     if (chosen->resolution_ms) s.resolution_ms = chosen->resolution_ms;
-    if (!chosen->title.empty()) s.title += " [" + chosen->title + "]";
-    for (const auto& o : chosen->params) {
-      for (auto& q : s.params) {
-        if (q.name == o.name) q.value = o.value;
-      }
-    }
   }
+  // The params as written, and as this run sees them. (Built anew: assigning a YAML::Node
+  // that already refers to a node rewrites the shared node itself, i.e. the document.)
+  const std::vector<Param> written = s.params;
+  auto with_overrides = [&written](const std::vector<Param>& overrides) {
+    std::vector<Param> out;
+    for (const auto& q : written) {
+      const auto o = std::find_if(overrides.begin(), overrides.end(),
+                                  [&](const Param& x) { return x.name == q.name; });
+      out.push_back(Param{q.name, o != overrides.end() ? o->value : q.value});
+    }
+    return out;
+  };
+  if (chosen != nullptr) s.params = with_overrides(chosen->params);
   p.set_params(&s.params);
+  if (root["title"]) s.title = p.string(root["title"], "`title`");
+
+  // Each variant's title and expect are read with that variant's params (and checked even when
+  // another variant runs).
+  for (auto& v : s.variants) {
+    const std::vector<Param> own = with_overrides(v.params);
+    p.set_params(&own);
+    if (v.title_node.IsDefined()) v.title = p.string(v.title_node, "a variant's `title`");
+    if (v.expect_node.IsDefined()) parse_expect(p, v.expect_node, registry, v.expect);
+    p.set_params(&s.params);
+  }
+  if (chosen != nullptr && !chosen->title.empty()) {
+    s.title = s.title.empty() ? chosen->title : s.title + " [" + chosen->title + "]";
+  }
 
   s.main = p.parse_body(root["main"], BodyKind::callback);
   if (root["answer"]) parse_answer(p, root["answer"], registry, s);

@@ -51,6 +51,9 @@ struct Variant {
   std::vector<std::pair<std::string, std::string>> env;  // e.g. UV_THREADPOOL_SIZE=5
   std::optional<int> resolution_ms;                      // eventLoopDelay sampling interval
   Expect expect;                                         // added to the scenario's
+  // Read once params are known: `expect` and `title` may use $name / ${name}.
+  YAML::Node expect_node{YAML::NodeType::Undefined};
+  YAML::Node title_node{YAML::NodeType::Undefined};
 };
 
 struct Scenario {

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <list>
+#include <set>
 
 #include "runtime/js_number.hpp"
 #include "script/interpreter.hpp"
@@ -453,9 +454,12 @@ std::unique_ptr<Op> parse_when(Parser& p, const YAML::Node& v) {
   bool matched = true;
   std::string condition;
   YAML::Node body = YAML::Node(YAML::NodeType::Undefined);
+  std::set<std::string> seen;
   for (const auto& kv : v) {
     p.visit(kv.first);
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+    if (!seen.insert(key).second)
+      p.fail(kv.first, fmt::format("duplicate key '{}' in `when`", key));
     if (key == "do") {
       body = kv.second;
       continue;
@@ -474,7 +478,12 @@ std::unique_ptr<Op> parse_when(Parser& p, const YAML::Node& v) {
       allowed.push_back(p.string(kv.second, "a `when` value"));
     }
     if (!condition.empty()) condition += ", ";
-    condition += fmt::format("{} in [{}]", key, fmt::join(allowed, ", "));
+    // Quoted as JavaScript strings: the condition goes into a comment of the twin, which
+    // must not carry a raw line break.
+    std::vector<std::string> quoted;
+    for (const auto& a : allowed)
+      quoted.push_back(js_string(a));
+    condition += fmt::format("{} in [{}]", key, fmt::join(quoted, ", "));
     matched = matched &&
               std::find(allowed.begin(), allowed.end(), param->value.Scalar()) != allowed.end();
   }

@@ -65,9 +65,15 @@ void TwinWriter::use_emitter(std::string_view name) {
 std::string TwinWriter::finish(const Scenario& s) {
   const std::string variant = s.variant.empty() ? "" : ", variant " + s.variant;
   const std::string flag = s.variant.empty() ? "" : " --variant " + s.variant;
-  std::string head = "// Node.js twin of " + s.file + " (lab " + s.lab + ", scenario " + s.name +
-                     variant + ").\n// Run it with: node FILE.js -- it prints what `lab-" + s.lab +
-                     flag + " --logs-only` prints.\n";
+  auto one_line = [](std::string t) {
+    for (char& c : t) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    return t;
+  };
+  std::string head = "// Node.js twin of " + one_line(s.file) + " (lab " + s.lab + ", scenario " +
+                     s.name + variant + ").\n// Run it with: node FILE.js -- it prints what `lab-" +
+                     s.lab + flag + " --logs-only` prints.\n";
   // Set before anything uses the pool: libuv reads it once, at the first pool request.
   for (const auto& [key, value] : s.env) {
     head += "process.env." + key + " = " + js_string(value) + ";\n";
