@@ -254,13 +254,22 @@ std::vector<std::string> placeholders_in(std::string_view text) {
 
 Scenario load_scenario(const std::string& path, const OpRegistry& registry, const Limits& limits,
                        const std::string& variant) {
+  return parse_scenario(read_scenario_text(path, limits), path, registry, limits, variant);
+}
+
+Scenario parse_scenario(const std::string& text, const std::string& path,
+                        const OpRegistry& registry, const Limits& limits,
+                        const std::string& variant) {
   Scenario s;
   s.file = path;
   std::error_code ec;
   s.path = std::filesystem::absolute(path, ec).string();
   if (ec) s.path = path;
-
-  const std::string text = read_scenario_text(path, limits);
+  if (text.size() > limits.max_file_bytes) {
+    throw ScenarioError({path}, fmt::format("file is larger than the limit of {} bytes",
+                                            limits.max_file_bytes));
+  }
+  check_scenario_text(text, path);
   const YAML::Node root = parse_yaml(text, path);
   Parser p(path, limits, registry, s);
   p.visit(root);

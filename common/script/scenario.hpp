@@ -78,6 +78,12 @@ struct Scenario {
 Scenario load_scenario(const std::string& path, const OpRegistry& registry,
                        const Limits& limits = {}, const std::string& variant = {});
 
+// The same from text already read (what the fuzzer and tools use): `path` names it in errors
+// and is what `readFile` reads.
+Scenario parse_scenario(const std::string& text, const std::string& path,
+                        const OpRegistry& registry, const Limits& limits = {},
+                        const std::string& variant = {});
+
 // The variant names a file declares (without validating the rest); for tools.
 std::vector<std::string> variant_names(const std::string& path);
 

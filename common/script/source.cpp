@@ -11,10 +11,13 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 
 namespace nodelab::script {
 
@@ -123,26 +126,80 @@ std::string read_scenario_text(const std::string& path, const Limits& limits) {
     }
   }
   ::close(fd);
+  return text;  // parse_scenario checks the text itself
+}
+
+void check_scenario_text(std::string_view text, const std::string& path) {
   check_text(text, path);
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     throw ScenarioError({path, 1, 1},
                         "empty scenario: expected a mapping with at least `lab` and `main`");
   }
-  return text;
 }
 
 namespace {
 
+// Counts a document's events and remembers where its first node is, without building it.
+struct DocumentProbe : YAML::EventHandler {
+  int nodes = 0;
+  bool only_null = true;
+  YAML::Mark first;
+  void node(const YAML::Mark& m, bool is_null) {
+    if (nodes++ == 0) first = m;
+    only_null = only_null && is_null;
+  }
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m, true); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m, false); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(m, false);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(m, false);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(m, false);
+  }
+  void OnMapEnd() override {}
+};
+
 struct ParseJob {
   const std::string* text = nullptr;
-  std::vector<YAML::Node> docs;
+  YAML::Node doc;
+  bool empty = false;
+  std::optional<YAML::Mark> second;  // where a second document starts
+  std::optional<YAML::Mark> stuck;   // where yaml-cpp stopped making progress
   std::exception_ptr error;
 };
 
+// yaml-cpp 0.7's LoadAll never ends on some invalid input (a stray ',' at the top: the
+// parser returns the same null document forever without consuming it), so the documents
+// are probed one at a time, at most two, with a check that the parser moved on.
 void* parse_job(void* arg) {
   auto* job = static_cast<ParseJob*>(arg);
   try {
-    job->docs = YAML::LoadAll(*job->text);
+    std::istringstream in(*job->text);
+    YAML::Parser parser(in);
+    DocumentProbe first;
+    if (!parser.HandleNextDocument(first)) {
+      job->empty = true;
+      return nullptr;
+    }
+    DocumentProbe second;
+    if (parser.HandleNextDocument(second)) {
+      if (second.only_null && first.only_null && second.first.pos == first.first.pos) {
+        job->stuck = second.first;
+        return nullptr;
+      }
+      job->second = second.nodes > 0 ? second.first : first.first;
+      return nullptr;
+    }
+    job->doc = YAML::Load(*job->text);
   } catch (...) {
     job->error = std::current_exception();
   }
@@ -178,15 +235,19 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file) {
       throw ScenarioError({file, e.mark.line + 1, e.mark.column + 1}, "invalid YAML: " + msg);
     }
   }
-  if (job.docs.empty() || job.docs.front().IsNull()) {
+  if (job.stuck) {
+    throw ScenarioError({file, job.stuck->line + 1, job.stuck->column + 1},
+                        "invalid YAML: unexpected character here");
+  }
+  if (job.second) {
+    throw ScenarioError({file, job.second->line + 1, job.second->column + 1},
+                        "a scenario file holds one YAML document; found a second one");
+  }
+  if (job.empty || !job.doc.IsDefined() || job.doc.IsNull()) {
     throw ScenarioError({file, 1, 1},
                         "empty scenario: expected a mapping with at least `lab` and `main`");
   }
-  if (job.docs.size() > 1) {
-    throw ScenarioError(loc_of(job.docs[1], file),
-                        "a scenario file holds one YAML document; found a second one");
-  }
-  return job.docs.front();
+  return job.doc;
 }
 
 SourceLoc loc_of(const YAML::Node& n, const std::string& file) {

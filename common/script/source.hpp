@@ -36,9 +36,11 @@ class ScenarioError : public std::runtime_error {
 // "FILE:LINE:COL: message" (or "FILE: message" without a location).
 std::string format_error(const SourceLoc& loc, std::string_view message);
 
-// Reads the file: it must exist, be a regular file, be at most `limits.max_file_bytes`,
-// be valid UTF-8, and hold no control characters other than tab, LF and CR.
+// Reads the file: it must exist, be a regular file and be at most `limits.max_file_bytes`
+// (check_scenario_text then checks what it holds).
 std::string read_scenario_text(const std::string& path, const Limits& limits);
+// The text checks of read_scenario_text alone: UTF-8, no control characters, not empty.
+void check_scenario_text(std::string_view text, const std::string& path);
 
 // Parses exactly one YAML document; yaml-cpp's errors come back located. yaml-cpp's parser
 // recurses once per nesting level and stops at 2000 levels (DepthGuard); it runs here on a
