@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/step.hpp"
+#include "report/html.hpp"
 #include "report/run_report.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/stop.hpp"
@@ -29,6 +30,16 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kExitBadInput = 2;
+
+// Sanitizer builds carry shadow memory (TSan: several times the application's; ASan: about
+// twice) that is not the demo's: scale the default memory ceiling so the same scenarios run.
+#if defined(__SANITIZE_THREAD__)
+constexpr std::uint64_t kSanitizerMemoryFactor = 8;
+#elif defined(__SANITIZE_ADDRESS__)
+constexpr std::uint64_t kSanitizerMemoryFactor = 3;
+#else
+constexpr std::uint64_t kSanitizerMemoryFactor = 1;
+#endif
 constexpr int kExitExpectationFailed = 3;
 
 std::string exe_dir() {
@@ -142,6 +153,7 @@ struct Options {
   bool step = false;
   std::string variant;
   std::string trace_path;
+  std::string html_path;
   double timeout_s = 60;
   int resolution_ms = 10;
   bool resolution_given = false;  // --resolution on the command line beats the scenario's
@@ -194,7 +206,8 @@ runtime::RuntimeOptions runtime_options(const Options& o, const script::Scenario
       o.resolution_given || !s.resolution_ms ? o.resolution_ms : *s.resolution_ms);
   // --logs-only prints no narration: the per-callback recording is needed only when the
   // scenario checks phases or a trace was asked for.
-  options.record_callbacks = !o.logs_only || !s.expect.phases.empty() || !o.trace_path.empty();
+  options.record_callbacks = !o.logs_only || !s.expect.phases.empty() || !o.trace_path.empty() ||
+                             !o.html_path.empty();
   if (o.logs_only) {
     options.log_sink = [](std::string_view line) {
       std::fwrite(line.data(), 1, line.size(), stdout);
@@ -229,6 +242,14 @@ int run_single(const LabSpec& spec, const script::OpRegistry& registry, const sc
       fmt::print(stderr, "lab-{}: {}\n", spec.id, error);
       return kExitBadInput;
     }
+  }
+  if (!o.html_path.empty()) {
+    std::string error;
+    if (!report::write_html(o.html_path, r, &error)) {
+      fmt::print(stderr, "lab-{}: {}\n", spec.id, error);
+      return kExitBadInput;
+    }
+    if (!o.json) fmt::print(stderr, "timeline written to {} (open it in any browser)\n", o.html_path);
   }
   if (o.json) {
     report::write_json(stdout, r, true);
@@ -502,6 +523,8 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
       app.add_flag("--json-brief", o.json_brief, "--json without the logs and callbacks arrays");
   app.add_option("--trace", o.trace_path,
                  "write a Chrome Trace Event file (open in Perfetto or chrome://tracing)");
+  app.add_option("--html", o.html_path,
+                 "write the run as one self-contained HTML timeline (no network needed)");
   auto* o_emit = app.add_flag("--emit-node", o.emit_node, "print the Node.js twin and exit");
   app.add_flag("--no-color", o.no_color, "no colour (also: NO_COLOR, or output not a terminal)");
   app.add_flag("--list", o.list, "list this lab's scenarios with their titles");
@@ -517,7 +540,7 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
                                    "run stops cleanly there")
                         ->check(CLI::Range(0.1, 86400.0))
                         ->capture_default_str();
-  o.max_memory_mib = spec.default_max_memory_mib;
+  o.max_memory_mib = spec.default_max_memory_mib * kSanitizerMemoryFactor;
   app.add_option("--max-memory", o.max_memory_mib,
                  "memory ceiling in MiB (resident set); the run stops cleanly there, exit 125 "
                  "(0: none)")
