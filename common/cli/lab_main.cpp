@@ -206,8 +206,8 @@ runtime::RuntimeOptions runtime_options(const Options& o, const script::Scenario
       o.resolution_given || !s.resolution_ms ? o.resolution_ms : *s.resolution_ms);
   // --logs-only prints no narration: the per-callback recording is needed only when the
   // scenario checks phases or a trace was asked for.
-  options.record_callbacks = !o.logs_only || !s.expect.phases.empty() || !o.trace_path.empty() ||
-                             !o.html_path.empty();
+  options.record_callbacks =
+      !o.logs_only || !s.expect.phases.empty() || !o.trace_path.empty() || !o.html_path.empty();
   if (o.logs_only) {
     options.log_sink = [](std::string_view line) {
       std::fwrite(line.data(), 1, line.size(), stdout);
@@ -249,7 +249,8 @@ int run_single(const LabSpec& spec, const script::OpRegistry& registry, const sc
       fmt::print(stderr, "lab-{}: {}\n", spec.id, error);
       return kExitBadInput;
     }
-    if (!o.json) fmt::print(stderr, "timeline written to {} (open it in any browser)\n", o.html_path);
+    if (!o.json)
+      fmt::print(stderr, "timeline written to {} (open it in any browser)\n", o.html_path);
   }
   if (o.json) {
     report::write_json(stdout, r, true);
@@ -407,6 +408,10 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
     j["lab"] = spec.id;
     j["scenario"] = {{"name", base.name}, {"title", base.title}, {"file", base.file}};
     j["variants"] = nlohmann::json::array();
+    j["columns"] = nlohmann::json::array();
+    for (const auto& c : spec.compare_columns) {
+      j["columns"].push_back(c.unit.empty() ? c.header : c.header + " (" + c.unit + ")");
+    }
     for (const auto& row : rows) {
       nlohmann::json expect = nlohmann::json::array();
       for (const auto& e : row.report.expectations) {
@@ -417,7 +422,12 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
         diagnosis.push_back(
             {{"verdict", f.verdict}, {"evidence", f.evidence}, {"mitigation", f.mitigation}});
       }
+      nlohmann::json cells = nlohmann::json::array();
+      for (const auto& c : spec.compare_columns) {
+        cells.push_back(report::format_metric(row.report, c.path));
+      }
       j["variants"].push_back({{"name", row.name},
+                               {"cells", cells},
                                {"title", row.title},
                                {"child_process", row.in_child},
                                {"metrics", row.report.metrics.to_json()},

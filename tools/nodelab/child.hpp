@@ -1,0 +1,23 @@
+#pragma once
+// Running the lab executables that sit next to `nodelab`.
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace nodelab::driver {
+
+std::vector<std::string> labs();                 // the labs this build has, in order
+std::string lab_binary(const std::string& lab);  // <dir of nodelab>/lab-<lab>, or ""
+
+struct ChildResult {
+  int exit_code = -1;
+  std::string out;
+};
+// Runs `argv` with stdout captured (stderr passes through).
+ChildResult capture(const std::vector<std::string>& argv);
+// Runs a lab with --json (or --json-brief) and parses the document; throws on failure.
+nlohmann::json run_json(const std::vector<std::string>& argv);
+
+}  // namespace nodelab::driver
