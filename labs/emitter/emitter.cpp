@@ -33,11 +33,29 @@ std::size_t EventEmitter::total_listeners() const {
   return n;
 }
 
+namespace {
+// An array index as Reflect.ownKeys sees one: a canonical decimal integer below 2^32 - 1.
+bool is_array_index(const std::string& key) {
+  if (key.empty() || key.size() > 10 || (key.size() > 1 && key[0] == '0')) return false;
+  for (const char c : key) {
+    if (c < '0' || c > '9') return false;
+  }
+  return std::stoull(key) < 4294967295ULL;
+}
+}  // namespace
+
+// Reflect.ownKeys(_events) order: array-index keys first, ascending; then the other string
+// keys in creation order.
 std::vector<std::string> EventEmitter::event_names() const {
+  std::vector<std::string> indices;
   std::vector<std::string> names;
   for (const auto& l : events_)
-    names.push_back(l.event);
-  return names;
+    (is_array_index(l.event) ? indices : names).push_back(l.event);
+  std::sort(indices.begin(), indices.end(), [](const std::string& a, const std::string& b) {
+    return std::stoull(a) < std::stoull(b);
+  });
+  indices.insert(indices.end(), names.begin(), names.end());
+  return indices;
 }
 
 // _addListener
@@ -106,12 +124,9 @@ void EventEmitter::remove_all_listeners() {
     return;
   }
   // Every other event first, each LIFO, emitting 'removeListener'; then 'removeListener'.
-  std::vector<std::string> keys;
-  for (const auto& l : events_) {
-    if (l.event != "removeListener") keys.push_back(l.event);
+  for (const auto& key : event_names()) {
+    if (key != "removeListener") remove_all_listeners(key);
   }
-  for (const auto& key : keys)
-    remove_all_listeners(key);
   remove_all_listeners("removeListener");
   events_.clear();
 }

@@ -69,6 +69,7 @@ class EventEmitter {
 
   std::size_t listener_count(const std::string& event) const;
   std::size_t total_listeners() const;
+  // eventNames(): Reflect.ownKeys order (array-index keys first, ascending).
   std::vector<std::string> event_names() const;
 
   static constexpr double kDefaultMaxListeners = 10;
