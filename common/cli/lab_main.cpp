@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/progress.hpp"
 #include "cli/step.hpp"
 #include "report/html.hpp"
 #include "report/run_report.hpp"
@@ -177,6 +178,12 @@ report::RunReport run_scenario(const LabSpec& spec, const script::OpRegistry& re
     std::unique_ptr<runtime::MemoryWatchdog> memory;
     if (o.max_memory_mib > 0) {
       memory = std::make_unique<runtime::MemoryWatchdog>(o.max_memory_mib << 20);
+    }
+    // Not under --step (the stepper owns the screen) nor --logs-only (output is the logs).
+    std::unique_ptr<ProgressLine> progress;
+    if (!o.step && !o.logs_only) {
+      progress = std::make_unique<ProgressLine>(
+          s.variant.empty() ? s.name : s.name + " --variant " + s.variant);
     }
     r.result = interp.run();
   }
