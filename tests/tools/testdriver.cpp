@@ -409,9 +409,19 @@ int hostile_test(const std::string& lab, const std::string& name, const std::str
 
 // ---- command line ----
 
+#if defined(__SANITIZE_THREAD__)
+constexpr int kSanitizerSlowdown = 10;
+#elif defined(__SANITIZE_ADDRESS__)
+constexpr int kSanitizerSlowdown = 4;
+#else
+constexpr int kSanitizerSlowdown = 1;
+#endif
+
 // Runs ARGS; passes if the exit code is `want_exit` and stdout+stderr contain `needle`.
 int cli_test(int want_exit, const std::string& needle, const std::vector<std::string>& args) {
-  const auto r = run_process(args, {}, std::chrono::seconds(30));
+  // The tour and the --compare runs take a few seconds; a sanitizer build is several times
+  // slower (the testdriver is built with the same sanitizer as the labs it runs).
+  const auto r = run_process(args, {}, std::chrono::seconds(30 * kSanitizerSlowdown));
   if (r.timed_out) return fail("hung");
   if (r.exit_code != want_exit) {
     return fail(fmt::format("exit {} (want {}); stdout: {}; stderr: {}", r.exit_code, want_exit,
