@@ -20,7 +20,7 @@ namespace nodelab::runtime {
 struct Runtime::WorkReq {
   uv_work_t req{};
   Runtime* rt = nullptr;
-  Nanos work{0};
+  WorkFn work;
   Task callback;
   Site site = 0;
   CallbackId parent = kNoCallback;
@@ -38,15 +38,26 @@ thread_local std::uint32_t t_pool_thread = 0;
 }  // namespace
 
 void Runtime::queue_threadpool(Nanos work, Task cb, Site site) {
+  queue_work(
+      [this, work] {
+        const Nanos end = hrtime() + work;
+        while (hrtime() < end && !work_abandoned()) {
+        }
+      },
+      std::move(cb), site);
+}
+
+void Runtime::queue_work(WorkFn work, Task cb, Site site, const char* what) {
   if (dead_) return;
   auto* w = new WorkReq;
   w->req.data = w;
   w->rt = this;
-  w->work = work;
+  w->work = std::move(work);
   w->callback = std::move(cb);
   w->site = site;
   w->parent = current_;
   w->scheduled = hrtime();
+  w->job.what = what;
   w->job.site = site;
   w->job.queued = w->scheduled - run_start_;
   pool_jobs_.insert(&w->job);
@@ -54,20 +65,28 @@ void Runtime::queue_threadpool(Nanos work, Task cb, Site site) {
   uv_queue_work(&loop_, &w->req, on_work, on_after_work);
 }
 
+bool Runtime::work_abandoned() const {
+  return abandon_work_.load(std::memory_order_relaxed) || stop_requested() != StopReason::none;
+}
+
+std::uint32_t Runtime::pool_thread_number() {
+  if (t_pool_thread == 0) t_pool_thread = ++g_pool_threads;
+  return t_pool_thread;
+}
+
 void Runtime::on_work(uv_work_t* req) {
   auto* w = static_cast<WorkReq*>(req->data);
   w->job.running.store(true, std::memory_order_relaxed);
-  if (t_pool_thread == 0) t_pool_thread = ++g_pool_threads;
-  w->thread = t_pool_thread;
+  w->thread = pool_thread_number();
   w->started = hrtime();
-  const Nanos end = w->started + w->work;
-  while (hrtime() < end) {
-    if (w->rt->abandon_work_.load(std::memory_order_relaxed) ||
-        stop_requested() != StopReason::none) {
-      break;
-    }
-  }
+  if (!w->rt->work_abandoned()) w->work();
   w->finished = hrtime();
+}
+
+void Runtime::deliver_message(Site site, Nanos posted, const Task& fn) {
+  enter_phase(Phase::poll);
+  if (!keep_going()) return;
+  make_callback(CallbackKind::io, Phase::poll, site, kNoCallback, posted, fn);
 }
 
 void Runtime::on_after_work(uv_work_t* req, int status) {

@@ -62,6 +62,8 @@ namespace nodelab::runtime {
 
 // A JavaScript function: scenario code compiled to a closure. It may throw JsThrow.
 using Task = std::function<void()>;
+// Work for another thread (a threadpool task): not JS, it must not touch the runtime.
+using WorkFn = std::function<void()>;
 
 // Who is scheduling: the scenario op (its site id, 0 for none) so narration and traces can
 // name the line of the scenario file.
@@ -119,7 +121,16 @@ class Runtime {
   // current drain, as V8's PromiseRejectCallback hands it to lib/internal/process/promises.js.
   void reject_promise(JsError error);
   void read_file(std::string path, Task cb, Site site);
+  // A task that occupies one threadpool thread for `work` (spinning on the clock).
   void queue_threadpool(Nanos work, Task cb, Site site);
+  // uv_queue_work, as Node's crypto and zlib use it: `work` runs on a libuv pool thread (it
+  // should return soon once work_abandoned() turns true); `cb` then runs in the poll phase.
+  void queue_work(WorkFn work, Task cb, Site site, const char* what = "threadpool task");
+  // True once pool work should give up: the run is stopping or the runtime shutting down.
+  // Safe from any thread.
+  bool work_abandoned() const;
+  // The calling pool thread's number (1-based, in order of first use; the trace's lanes).
+  static std::uint32_t pool_thread_number();
   // A handle closed with uv_close (a socket's destroy()): `cb` runs in the close phase.
   void close_handle(Task cb, Site site);
   // process.emitWarning: the 'warning' event is delivered on process.nextTick
@@ -161,6 +172,10 @@ class Runtime {
   std::function<void(Phase, std::uint32_t iteration)> on_phase;
 
  private:
+  friend class Port;
+  // A message from another thread (Port), delivered in the poll phase through MakeCallback.
+  void deliver_message(Site site, Nanos posted, const Task& fn);
+
   // ---- timers (lib/internal/timers.js) ----
   struct TimersList;
   struct Timeout {
