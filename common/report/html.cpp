@@ -12,8 +12,11 @@
 //      verdict and answer for tools. Every '<', '>' and '&' in it is written \u003c, \u003e,
 //      \u0026, so no text from a scenario (a log saying "</script>") can end the element.
 //   3. One inline script, vanilla JS, that draws the timeline on a <canvas> and runs the
-//      step slider. It sets window.nodelabErrors (every script error lands there and in
-//      <body data-errors>) and <body data-rendered="1"> when the first drawing is done.
+//      step slider. It sets window.nodelabErrors (every script error, unhandled rejection
+//      and Content-Security-Policy violation lands there and in <body data-errors>), and
+//      when the first drawing is done <body data-lanes> (each lane's name, colour, page
+//      rectangle and bars drawn) and <body data-rendered="1">. Those markers are what
+//      tests/report/html_in_chromium.sh reads from a real browser.
 //
 //    [<] ======o============ [>]  step 6 of 11    axis: step order | time    fit + -
 //    step 6: iteration 4 · check · setImmediate callback ... queues after it: ...
@@ -96,14 +99,14 @@ struct LaneStyle {
   std::string_view color;
 };
 constexpr LaneStyle kPhaseLanes[] = {
-    {Phase::main, "#6b5b95"},   {Phase::next_tick, "#1b9aaa"}, {Phase::microtask, "#b4479c"},
-    {Phase::timers, "#d08c00"}, {Phase::pending, "#e4572e"},   {Phase::idle, "#8a8a8a"},
-    {Phase::prepare, "#8a8a8a"}, {Phase::poll, "#2f6fdb"},     {Phase::check, "#2e9e44"},
+    {Phase::main, "#6b5b95"},    {Phase::next_tick, "#1b9aaa"}, {Phase::microtask, "#b4479c"},
+    {Phase::timers, "#d08c00"},  {Phase::pending, "#e4572e"},   {Phase::idle, "#8a8a8a"},
+    {Phase::prepare, "#8a8a8a"}, {Phase::poll, "#2f6fdb"},      {Phase::check, "#2e9e44"},
     {Phase::close, "#c0392b"},
 };
 constexpr std::string_view kThreadpoolColor = "#3f7f9f";
-constexpr std::string_view kCounterColors[] = {"#7a4fbf", "#c2185b", "#00897b", "#f57c00",
-                                               "#5d4037", "#1565c0"};
+constexpr std::string_view kCounterColors[] = {"#7a4fbf", "#c2185b", "#00897b",
+                                               "#f57c00", "#5d4037", "#1565c0"};
 
 std::string_view lane_color(Phase p) {
   for (const auto& l : kPhaseLanes) {
@@ -434,8 +437,8 @@ class PageBuilder {
           const auto bucket = static_cast<std::uint64_t>(std::max<std::int64_t>(
               0, std::min<std::int64_t>(static_cast<std::int64_t>(buckets_) - 1,
                                         c.start.count() / width)));
-          const std::uint64_t key = (bucket << 32) | (static_cast<std::uint64_t>(lane) << 24) |
-                                    (label & 0xffffffu);
+          const std::uint64_t key =
+              (bucket << 32) | (static_cast<std::uint64_t>(lane) << 24) | (label & 0xffffffu);
           auto [it, inserted] = groups.emplace(key, steps_.size());
           if (inserted) {
             Step st;
@@ -453,9 +456,8 @@ class PageBuilder {
     std::vector<std::size_t> order(steps_.size());
     for (std::size_t i = 0; i < order.size(); ++i)
       order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return steps_[a].t0 < steps_[b].t0;
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return steps_[a].t0 < steps_[b].t0; });
     std::vector<std::int64_t> new_index(steps_.size());
     std::vector<Step> sorted;
     sorted.reserve(steps_.size());
@@ -646,10 +648,18 @@ class PageBuilder {
       for (std::size_t q = 0; q < kQueues; ++q)
         after[q][i] = st.queues_after[q];
     }
-    d["steps"] = {{"id", id},         {"n", count},         {"lane", lane},
-                  {"label", label},   {"iter", iter},       {"t0", t0},
-                  {"t1", t1},         {"busy", busy},       {"late", late},
-                  {"parent", parent}, {"drainedBy", drained_by}, {"drainN", drain_n},
+    d["steps"] = {{"id", id},
+                  {"n", count},
+                  {"lane", lane},
+                  {"label", label},
+                  {"iter", iter},
+                  {"t0", t0},
+                  {"t1", t1},
+                  {"busy", busy},
+                  {"late", late},
+                  {"parent", parent},
+                  {"drainedBy", drained_by},
+                  {"drainN", drain_n},
                   {"drainEnd", drain_end}};
     json queue_names = json::array();
     json after_json = json::array();
@@ -712,7 +722,7 @@ class PageBuilder {
       sp_t1[i] = ms(b.t1);
       sp_wait[i] = ms(b.max_wait);
     }
-    d["spans"] = {{"lane", sp_lane}, {"label", sp_label}, {"n", sp_n},   {"queued", sp_queued},
+    d["spans"] = {{"lane", sp_lane}, {"label", sp_label}, {"n", sp_n},      {"queued", sp_queued},
                   {"t0", sp_t0},     {"t1", sp_t1},       {"wait", sp_wait}};
     d["spansAggregated"] = spans_aggregated_;
 
@@ -770,9 +780,9 @@ class PageBuilder {
       results.push_back({{"what", e.what}, {"ok", e.ok}, {"detail", e.detail}});
       all_ok = all_ok && e.ok;
     }
-    d["expect"] = {
-        {"checked", r_.expectations_checked}, {"ok", r_.expectations_checked && all_ok},
-        {"results", results}};
+    d["expect"] = {{"checked", r_.expectations_checked},
+                   {"ok", r_.expectations_checked && all_ok},
+                   {"results", results}};
     d["outcome"] = {{"summary", describe_outcome(r_)}, {"exit_code", r_.exit_code}};
     json answer = json::array();
     if (s_ != nullptr) {
@@ -840,7 +850,8 @@ class PageBuilder {
     out += "<body>\n<header>\n";
     fmt::format_to(std::back_inserter(out), "<h1>{}</h1>\n", escape_html(title()));
     if (s_ != nullptr && !s_->title.empty())
-      fmt::format_to(std::back_inserter(out), "<p class=\"title\">{}</p>\n", escape_html(s_->title));
+      fmt::format_to(std::back_inserter(out), "<p class=\"title\">{}</p>\n",
+                     escape_html(s_->title));
     if (s_ != nullptr)
       fmt::format_to(std::back_inserter(out), "<p class=\"file\">{}</p>\n", escape_html(s_->file));
     write_verdict(out);
@@ -857,8 +868,9 @@ class PageBuilder {
         "id=\"zoom-out\">\xE2\x88\x92</button><span class=\"hint\">keys \xE2\x86\x90 "
         "\xE2\x86\x92 Home End; wheel zooms, drag pans, click a bar</span></div>\n";
     out += "<div id=\"stepinfo\">(the timeline needs JavaScript)</div>\n";
-    out += "<div id=\"wrap\"><canvas id=\"timeline\" height=\"0\"></canvas>"
-           "<div id=\"tip\" hidden></div></div>\n";
+    out +=
+        "<div id=\"wrap\"><canvas id=\"timeline\" height=\"0\"></canvas>"
+        "<div id=\"tip\" hidden></div></div>\n";
     write_legend(out);
     out += "<div class=\"cols\">\n<section id=\"logs-sec\"><h2>logs</h2><div id=\"logs\"></div>\n";
     write_noscript_logs(out);
@@ -932,9 +944,8 @@ class PageBuilder {
     out += "<section id=\"legend\"><h2>legend</h2><p class=\"swatches\">";
     for (const auto& l : lanes_) {
       if (l.kind == "thread" && l.name != "threadpool #1") continue;
-      fmt::format_to(std::back_inserter(out),
-                     "<span><i style=\"background:{}\"></i>{}</span>", l.color,
-                     l.kind == "thread" ? "threadpool threads" : l.name);
+      fmt::format_to(std::back_inserter(out), "<span><i style=\"background:{}\"></i>{}</span>",
+                     l.color, l.kind == "thread" ? "threadpool threads" : l.name);
     }
     out += "</p><ul>";
     out +=
@@ -980,8 +991,9 @@ class PageBuilder {
     const auto& logs = rec_->logs();
     for (std::size_t i = 0; i < logs.size() && i < kNoscriptLogs; ++i) {
       const auto* cb = rec_->find(logs[i].callback);
-      fmt::format_to(std::back_inserter(out), "{:>10.3f} ms  {:<9}  {}\n", runtime::to_ms(logs[i].t),
-                     runtime::phase_name(cb ? cb->phase : Phase::main), escape_html(logs[i].text));
+      fmt::format_to(std::back_inserter(out), "{:>10.3f} ms  {:<9}  {}\n",
+                     runtime::to_ms(logs[i].t), runtime::phase_name(cb ? cb->phase : Phase::main),
+                     escape_html(logs[i].text));
     }
     if (logs.size() > kNoscriptLogs) {
       fmt::format_to(std::back_inserter(out), "... {} more\n",
@@ -1008,8 +1020,7 @@ class PageBuilder {
   void write_diagnosis(std::string& out) const {
     out += "<section id=\"diagnosis\"><h2>diagnosis</h2>";
     if (r_.diagnosis.empty()) {
-      out +=
-          "<p class=\"good\">\xE2\x9C\x93 no blocking, no saturated pool: the loop kept up</p>";
+      out += "<p class=\"good\">\xE2\x9C\x93 no blocking, no saturated pool: the loop kept up</p>";
     }
     for (const auto& f : r_.diagnosis) {
       fmt::format_to(std::back_inserter(out),
@@ -1102,6 +1113,7 @@ window.nodelabReport = function (msg) {
 };
 window.onerror = function (msg, src, line, col) { window.nodelabReport(msg + ' (line ' + line + ':' + col + ')'); };
 window.addEventListener('unhandledrejection', function (e) { window.nodelabReport('unhandled rejection: ' + e.reason); });
+document.addEventListener('securitypolicyviolation', function (e) { window.nodelabReport('blocked by the page\'s Content-Security-Policy: ' + e.violatedDirective + ' ' + (e.blockedURI || 'inline')); });
 </script>
 )JS";
 
@@ -1668,7 +1680,7 @@ const char* const PageBuilder::kScript = R"JS(
   var r = cv.getBoundingClientRect();
   body.dataset.lanes = JSON.stringify(L.map(function (l, i) {
     return {name: l.name, left: Math.round(r.left + window.scrollX + GUT), right: Math.round(r.left + window.scrollX + W - RIGHT),
-            top: Math.round(r.top + window.scrollY + laneTop + i * LANE_H), height: LANE_H, bars: barsDrawn[i]};
+            top: Math.round(r.top + window.scrollY + laneTop + i * LANE_H), height: LANE_H, bars: barsDrawn[i], color: l.color};
   }));
   body.dataset.errors = String(window.nodelabErrors.length);
   body.dataset.rendered = '1';
