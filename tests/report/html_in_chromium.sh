@@ -28,6 +28,8 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nodelab-html-chromium.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The lab itself, with --html; under TSan it is several times slower than a plain build.
 timeout 300 "$lab" "$scenario" --html "$tmp/page.html" --no-color >"$tmp/lab.out" 2>&1
@@ -61,7 +63,7 @@ run_chromium() {
       --disable-background-networking --no-first-run --no-default-browser-check \
       --disable-extensions --disable-sync --mute-audio --hide-scrollbars \
       --force-device-scale-factor=1 --window-size="$size" --user-data-dir="$profile" \
-      "$@" "$url" >"$tmp/out" 2>"$tmp/err"
+      "$@" "$url" </dev/null >"$tmp/out" 2>"$tmp/err"
     status=$?
     rm -rf "$profile"
     if [ $status -eq 0 ]; then return 0; fi
