@@ -410,13 +410,22 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
     return "n/a";
   };
 
+  // The lab's columns that any variant measured (a lab's table covers all its scenarios).
+  std::vector<CompareColumn> columns;
+  for (const auto& c : spec.compare_columns) {
+    const bool measured = std::any_of(rows.begin(), rows.end(), [&](const auto& row) {
+      return row.report.metrics.get(c.path).has_value();
+    });
+    if (measured) columns.push_back(c);
+  }
+
   if (o.json) {
     nlohmann::json j;
     j["lab"] = spec.id;
     j["scenario"] = {{"name", base.name}, {"title", base.title}, {"file", base.file}};
     j["variants"] = nlohmann::json::array();
     j["columns"] = nlohmann::json::array();
-    for (const auto& c : spec.compare_columns) {
+    for (const auto& c : columns) {
       j["columns"].push_back(c.unit.empty() ? c.header : c.header + " (" + c.unit + ")");
     }
     for (const auto& row : rows) {
@@ -430,7 +439,7 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
             {{"verdict", f.verdict}, {"evidence", f.evidence}, {"mitigation", f.mitigation}});
       }
       nlohmann::json cells = nlohmann::json::array();
-      for (const auto& c : spec.compare_columns) {
+      for (const auto& c : columns) {
         cells.push_back(report::format_metric(row.report, c.path));
       }
       j["variants"].push_back({{"name", row.name},
@@ -456,8 +465,7 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
                                          base.name, rows.size())));
   if (!base.title.empty()) fmt::print("{}\n", base.title);
   fmt::print("\n");
-  // The lab's columns: a header (with its unit) and a metric path each.
-  const auto& columns = spec.compare_columns;
+  // Each column: a header (with its unit) and a metric path.
   std::string header = fmt::format("  {:<14}", "variant");
   std::string units = fmt::format("  {:<14}", "");
   for (const auto& c : columns) {

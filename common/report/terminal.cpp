@@ -81,7 +81,8 @@ const metrics::MetricInfo* info_of(const RunReport& r, std::string_view path) {
 std::string describe_callback(const CallbackRecord& rec, const script::Scenario& s) {
   if (rec.kind == CallbackKind::main) return "main script";
   std::string label = std::string(runtime::kind_name(rec.kind));
-  label += rec.kind == CallbackKind::warning ? " listener" : " callback";
+  label += rec.kind == CallbackKind::warning || rec.kind == CallbackKind::message ? " listener"
+                                                                                  : " callback";
   if (rec.site > 0 && rec.site < s.sites.size() && s.sites[rec.site] != nullptr) {
     const script::Op* op = s.sites[rec.site];
     label += fmt::format(" · {} (line {})", op->describe(), op->line);

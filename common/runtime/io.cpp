@@ -86,7 +86,7 @@ void Runtime::on_work(uv_work_t* req) {
 void Runtime::deliver_message(Site site, Nanos posted, const Task& fn) {
   enter_phase(Phase::poll);
   if (!keep_going()) return;
-  make_callback(CallbackKind::io, Phase::poll, site, kNoCallback, posted, fn);
+  make_callback(CallbackKind::message, Phase::poll, site, kNoCallback, posted, fn);
 }
 
 void Runtime::on_after_work(uv_work_t* req, int status) {

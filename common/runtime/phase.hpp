@@ -67,7 +67,8 @@ constexpr bool is_loop_phase(Phase p) {
   X(threadpool, "threadpool task")      \
   X(close, "close callback")            \
   X(warning, "process 'warning'")       \
-  X(io, "I/O callback")
+  X(io, "I/O callback")                 \
+  X(message, "MessagePort 'message'")
 
 enum class CallbackKind : std::uint8_t {
 #define X(id, name) id,
@@ -75,7 +76,7 @@ enum class CallbackKind : std::uint8_t {
 #undef X
 };
 
-inline constexpr std::array<std::string_view, 14> kCallbackKindNames = {
+inline constexpr std::array<std::string_view, 15> kCallbackKindNames = {
 #define X(id, name) name,
     NODELAB_CALLBACK_KIND_MAP(X)
 #undef X

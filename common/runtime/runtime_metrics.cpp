@@ -112,7 +112,7 @@ void Runtime::collect_metrics(metrics::MetricSet& out) const {
                                       count(CallbackKind::queue_microtask) +
                                       count(CallbackKind::await_resume));
   out.set("callbacks.io", count(CallbackKind::read_file) + count(CallbackKind::threadpool) +
-                              count(CallbackKind::io));
+                              count(CallbackKind::io) + count(CallbackKind::message));
   out.set("callbacks.close", count(CallbackKind::close));
   out.set("drain.maxCallbacks", static_cast<double>(max_drain_size_));
   out.set("drain.max_ms", to_ms(max_drain_time_));

@@ -1,0 +1,34 @@
+// lab-worker-pool: CPU work on the loop vs the libuv threadpool vs a bounded pool vs a worker
+// per task, on real threads; and what crossing to a worker costs (clone, transfer, shared).
+//
+// The strategies are labs/worker-pool/strategies.hpp and pool.hpp (Piscina 5's scheduling);
+// the workload block is workload.cpp, the messaging block messaging.cpp.
+
+#include "cli/lab_main.hpp"
+#include "worker-pool/world.hpp"
+
+int main(int argc, char** argv) {
+  nodelab::cli::LabSpec spec;
+  spec.id = "worker-pool";
+  spec.summary = "CPU work on the loop, the libuv threadpool, a bounded pool or a worker per task";
+  spec.headline = "strategies-side-by-side";
+  spec.make_registry = [] { return nodelab::worker_pool::registry(); };
+  spec.collect_metrics = [](nodelab::script::Interpreter& interp,
+                            nodelab::metrics::MetricSet& out) {
+    interp.extension<nodelab::worker_pool::World>().collect(out);
+  };
+  spec.compare_columns = {{"wait p99", "ms", "waitTime.p99_ms"},
+                          {"latency p99", "ms", "latency.p99_ms"},
+                          {"tasks/s", "", "throughput.tasksPerSec"},
+                          {"util", "", "utilization.total"},
+                          {"loop delay p99", "ms", "eventLoopDelay.p99_ms"},
+                          {"ELU", "", "eventLoopUtilization.utilization"},
+                          {"startup max", "ms", "pool.workerStartup.max_ms"},
+                          {"µs/MiB", "", "messaging.perMiB_us"},
+                          {"copies", "", "messaging.copiesPerMessage"},
+                          {"sender after", "", "messaging.senderBytesAfter"},
+                          {"lost updates", "", "atomics.lostUpdates"},
+                          {"total", "ms", "loop.total_ms"}};
+  spec.compare_in_children = true;  // each variant's threads, pool and memory its own
+  return nodelab::cli::run_lab(spec, argc, argv);
+}

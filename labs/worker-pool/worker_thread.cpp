@@ -1,0 +1,111 @@
+#include "worker-pool/worker_thread.hpp"
+
+#include "runtime/stop.hpp"
+#include "worker-pool/cpu.hpp"
+
+namespace nodelab::worker_pool {
+
+WorkerThread::WorkerThread(WorkerConfig config, OnReady on_ready, OnResult on_result)
+    : config_(config), on_ready_(std::move(on_ready)), on_result_(std::move(on_result)) {
+  // The loop and its port exist before the thread does, so post() never races their set-up.
+  uv_loop_init(&loop_);
+  port_async_.data = this;
+  uv_async_init(&loop_, &port_async_, on_port);
+  port_open_ = true;
+  thread_ = std::thread([this] { main(); });
+}
+
+WorkerThread::~WorkerThread() {
+  terminate();
+  join();
+}
+
+void WorkerThread::post(TaskMessage m) {
+  {
+    std::lock_guard lock(mu_);
+    if (!port_open_) return;  // a message to a terminated worker goes nowhere
+    inbox_.push_back(m);
+    uv_async_send(&port_async_);
+  }
+  requests_.fetch_add(1, std::memory_order_seq_cst);
+  requests_.notify_one();
+}
+
+void WorkerThread::terminate() {
+  if (terminate_.exchange(true)) return;
+  {
+    std::lock_guard lock(mu_);
+    if (port_open_) uv_async_send(&port_async_);
+  }
+  requests_.fetch_add(1, std::memory_order_seq_cst);
+  requests_.notify_one();
+}
+
+void WorkerThread::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void WorkerThread::on_port(uv_async_t* a) {
+  auto* w = static_cast<WorkerThread*>(a->data);
+  if (w->terminated()) {
+    uv_stop(&w->loop_);
+    return;
+  }
+  w->drain();
+}
+
+void WorkerThread::drain() {
+  auto cancelled = [this] {
+    return terminated() || runtime::stop_requested() != runtime::StopReason::none;
+  };
+  for (;;) {
+    TaskMessage m;
+    {
+      std::lock_guard lock(mu_);
+      if (inbox_.empty() || terminated()) return;
+      m = inbox_.front();
+      inbox_.pop_front();
+    }
+    TaskResult r;
+    r.task_id = m.task_id;
+    r.started = runtime::hrtime();
+    r.checksum = burn(m.steps, cancelled, m.task_id);
+    r.finished = runtime::hrtime();
+    if (terminated()) return;  // a terminated worker's result is never posted
+    on_result_(r);
+  }
+}
+
+void WorkerThread::main() {
+  auto cancelled = [this] {
+    return terminated() || runtime::stop_requested() != runtime::StopReason::none;
+  };
+  volatile std::uint64_t sink = burn(config_.startup_steps, cancelled);
+  (void)sink;
+  if (!terminated()) {
+    on_ready_(runtime::hrtime());
+    if (config_.atomics) {
+      // atomicsWaitLoop: wait for the counter to move past what was seen, then read every
+      // message from the port synchronously (receiveMessageOnPort).
+      std::uint32_t seen = 0;
+      while (!terminated()) {
+        requests_.wait(seen, std::memory_order_seq_cst);
+        seen = requests_.load(std::memory_order_seq_cst);
+        drain();
+      }
+    } else {
+      uv_run(&loop_, UV_RUN_DEFAULT);  // until terminate() stops it
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    port_open_ = false;
+    inbox_.clear();
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&port_async_), nullptr);
+  while (uv_run(&loop_, UV_RUN_DEFAULT) != 0) {
+  }
+  uv_loop_close(&loop_);
+}
+
+}  // namespace nodelab::worker_pool

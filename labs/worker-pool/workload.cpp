@@ -1,0 +1,667 @@
+// The `workload:` block (scenarios/worker-pool/README.md): N CPU tasks, arriving as a burst
+// or as an open-loop Poisson stream, run by one strategy (main-thread, libuv-threadpool,
+// bounded-pool, worker-per-task). Every task's times are measured from its intended arrival,
+// so a loop too busy to submit a task on time shows as waiting (no coordinated omission).
+//
+// What it logs is what a Node program would print whatever the machine's speed: the
+// workload, each rejection of a burst (which tasks a full queue turns away is decided
+// synchronously), each abort, the fs probe's verdict, and the totals. Times are metrics.
+
+#include "worker-pool/workload.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "runtime/js_number.hpp"
+#include "script/parser.hpp"
+#include "script/scenario.hpp"
+#include "script/twin.hpp"
+#include "worker-pool/cpu.hpp"
+#include "worker-pool/strategies.hpp"
+#include "worker-pool/world.hpp"
+
+namespace nodelab::worker_pool {
+
+double Mulberry32::next() {
+  a_ += 0x6D2B79F5u;
+  std::uint32_t t = a_;
+  t = (t ^ (t >> 15)) * (t | 1u);
+  t ^= t + (t ^ (t >> 7)) * (t | 61u);
+  return static_cast<double>(t ^ (t >> 14)) / 4294967296.0;
+}
+
+std::vector<std::int64_t> arrival_offsets(const WorkloadConfig& c) {
+  std::vector<std::int64_t> out(c.tasks, 0);
+  if (!c.poisson) return out;
+  Mulberry32 rnd(c.seed);
+  double t = 0;
+  for (auto& o : out) {
+    t += -std::log(1 - rnd.next()) * 1000.0 / c.rate;
+    o = static_cast<std::int64_t>(std::llround(t));
+  }
+  return out;
+}
+
+namespace {
+
+std::string max_queue_text(const WorkloadConfig& c) {
+  if (std::isinf(c.pool.max_queue)) return "Infinity";
+  const auto n = static_cast<std::int64_t>(c.pool.max_queue);
+  return c.max_queue_auto ? fmt::format("auto = {}", n) : std::to_string(n);
+}
+
+// The first log line, but for the threadpool's size (the twin reads it from the environment
+// as libuv does, so the lab does too: see header()).
+std::string header_prefix(const WorkloadConfig& c) {
+  std::string arrival =
+      c.poisson ? fmt::format("Poisson arrivals at {}/s (seed {})", c.rate, c.seed) : "a burst";
+  return fmt::format("workload: {} tasks x {} ms, {}, strategy {}", c.tasks, c.task_ms, arrival,
+                     kStrategyNames[static_cast<int>(c.strategy)]);
+}
+
+std::string strategy_detail(const WorkloadConfig& c) {
+  switch (c.strategy) {
+    case StrategyKind::bounded_pool:
+      return fmt::format(
+          " (minThreads {}, maxThreads {}, maxQueue {}, concurrentTasksPerWorker {})",
+          c.pool.min_threads, c.pool.max_threads, max_queue_text(c),
+          c.pool.concurrent_tasks_per_worker);
+    case StrategyKind::libuv_threadpool:
+      return fmt::format(" (UV_THREADPOOL_SIZE {})", LibuvThreadpool::threadpool_size());
+    default:
+      return "";
+  }
+}
+
+struct Run : std::enable_shared_from_this<Run> {
+  WorkloadConfig cfg;
+  World* world = nullptr;
+  runtime::Site site = 0;
+  std::uint32_t completed = 0, rejected = 0, aborted = 0;
+  bool probe_done = true;
+
+  runtime::Runtime& rt() { return world->rt(); }
+
+  void start() {
+    WorkloadStats& st = world->workload;
+    st.ran = true;
+    st.strategy = std::string(kStrategyNames[static_cast<int>(cfg.strategy)]);
+    const std::uint64_t steps = steps_for_ms(cfg.task_ms);  // calibrates, once per process
+    switch (cfg.strategy) {
+      case StrategyKind::main_thread:
+        world->strategy = std::make_unique<MainThread>(rt(), site);
+        break;
+      case StrategyKind::libuv_threadpool:
+        world->strategy = std::make_unique<LibuvThreadpool>(rt(), site);
+        break;
+      case StrategyKind::bounded_pool: {
+        PoolOptions o = cfg.pool;
+        o.startup_ms = cfg.worker_startup_ms;
+        auto pool = std::make_unique<Pool>(rt(), site, o);
+        pool->on_event = [this](const Pool::Event& e) {
+          if (e.kind == Pool::Event::Kind::worker_terminated) {
+            rt().log(
+                fmt::format("worker {} terminated: it was running task {}, which cannot be "
+                            "stopped in place",
+                            e.worker, e.task));
+          }
+        };
+        world->strategy = std::move(pool);
+        break;
+      }
+      case StrategyKind::worker_per_task:
+        world->strategy = std::make_unique<WorkerPerTask>(rt(), site, cfg.worker_startup_ms);
+        break;
+    }
+    rt().log(header_prefix(cfg) + strategy_detail(cfg));
+    st.start = runtime::hrtime();
+    st.capacity = world->strategy->capacity();
+
+    const auto offsets = arrival_offsets(cfg);
+    for (std::uint32_t i = 0; i < cfg.tasks; ++i) {
+      TaskRecord& t = world->tasks.emplace_back();
+      t.id = i + 1;
+      t.steps = steps;
+      t.intended = st.start + std::chrono::milliseconds(offsets[i]);
+    }
+    for (const AbortAt& a : cfg.aborts)
+      world->tasks[a.task - 1].abortable = true;
+
+    auto self = shared_from_this();
+    if (cfg.poisson) {
+      for (TaskRecord& t : world->tasks) {
+        TaskRecord* rec = &t;
+        rt().set_timeout(
+            static_cast<double>(offsets[t.id - 1]), [self, rec] { self->submit(*rec); }, site);
+      }
+    } else {
+      for (TaskRecord& t : world->tasks)
+        submit(t);
+    }
+    for (const AbortAt& a : cfg.aborts) {
+      TaskRecord* rec = &world->tasks[a.task - 1];
+      rt().set_timeout(
+          a.after_ms,
+          [self, rec] {
+            if (rec->submitted.count() >= 0) self->world->strategy->abort(*rec);
+          },
+          site);
+    }
+    if (cfg.fs_probe) {
+      probe_done = false;
+      const runtime::Nanos called = runtime::hrtime();
+      rt().read_file(
+          world->interp().scenario().path,
+          [self, called] {
+            const bool after = self->completed > 0;
+            self->world->workload.probe_wait_ms = runtime::to_ms(runtime::hrtime() - called);
+            self->world->workload.probe_after_cpu = after;
+            self->rt().log(fmt::format("readFile done; a CPU task had finished before it: {}",
+                                       after ? "yes" : "no"));
+            self->probe_done = true;
+            self->finish();
+          },
+          site);
+    }
+  }
+
+  void submit(TaskRecord& t) {
+    t.submitted = runtime::hrtime();
+    auto self = shared_from_this();
+    world->strategy->submit(t, [self](TaskRecord& r) { self->settled(r); });
+  }
+
+  void settled(TaskRecord& t) {
+    t.settled = runtime::hrtime();
+    WorkloadStats& st = world->workload;
+    st.last_settled = t.settled;
+    ++st.settled;
+    switch (t.state) {
+      case TaskState::completed:
+        ++completed;
+        break;
+      case TaskState::aborted:
+        ++aborted;
+        rt().log(fmt::format("task {} aborted: {}", t.id, t.error));
+        break;
+      default:
+        ++rejected;
+        if (!cfg.poisson) rt().log(fmt::format("task {} rejected: {}", t.id, t.error));
+        break;
+    }
+    finish();
+  }
+
+  void finish() {
+    if (world->workload.settled < cfg.tasks || !probe_done) return;
+    if (cfg.poisson) {
+      rt().log(fmt::format("done: {} tasks settled", cfg.tasks));
+    } else {
+      rt().log(
+          fmt::format("done: {} completed, {} rejected, {} aborted", completed, rejected, aborted));
+    }
+  }
+};
+
+// ---- the twin ----
+
+// The CPU work on a JavaScript thread: a spin for `ms` of wall time.
+constexpr std::string_view kBurnJs =
+    "const burn = (ms) => { const end = performance.now() + ms; let x = 1; "
+    "while (performance.now() < end) x = (Math.imul(x, 31) + 7) | 0; return x; };";
+
+// A worker_thread that reports ready, then runs each task it is posted.
+constexpr std::string_view kWorkerJs =
+    R"JS(// A worker: reports ready, then runs every task posted to it.
+const WORKER_SOURCE = `
+const { parentPort } = require('worker_threads');
+const burn = (ms) => { const end = performance.now() + ms; let x = 1; while (performance.now() < end) x = (Math.imul(x, 31) + 7) | 0; return x; };
+parentPort.postMessage({ ready: true });
+parentPort.on('message', (m) => { burn(m.ms); parentPort.postMessage({ id: m.id }); });
+`;)JS";
+
+// Piscina 5's ThreadPool, reduced to what the lab models (labs/worker-pool/pool.hpp has the
+// same logic in C++, line for line).
+constexpr std::string_view kPoolJs =
+    R"JS(// A bounded pool: Piscina 5's scheduling (dist/index.js), reduced to what the lab models.
+class Pool {
+  constructor(o) {
+    Object.assign(this, o);
+    this.pending = []; this.ready = []; this.taskQueue = []; this.skipQueue = []; this.started = 0;
+    this.startingUp = true;
+    while (this.size() < this.minThreads) this.addNewWorker();
+    this.startingUp = false;
+  }
+  size() { return this.pending.length + this.ready.length; }
+  addNewWorker() {
+    const w = { number: ++this.started, ready: false, tasks: [], idle: null, terminating: false, destroyed: false };
+    w.worker = new Worker(WORKER_SOURCE, { eval: true });
+    w.worker.on('message', (m) => (m.ready ? this.onReadyMessage(w) : this.onResponse(w, m.id)));
+    if (this.startingUp) {
+      w.ready = true;
+      queueMicrotask(() => this.onWorkerAvailable(w));
+      this.ready.push(w);
+    } else {
+      this.pending.push(w);
+    }
+  }
+  onReadyMessage(w) {
+    if (w.destroyed) return;
+    if (this.usage(w) === 0) w.worker.unref();
+    if (!w.ready) this.markReady(w);
+  }
+  markReady(w) {
+    w.ready = true;
+    this.onWorkerAvailable(w);
+    const i = this.pending.indexOf(w);
+    if (i >= 0) { this.pending.splice(i, 1); this.ready.push(w); }
+  }
+  allWorkers() { return [...this.pending, ...this.ready]; }
+  runningAbortable(w) { return w.tasks.length === 1 && w.tasks[0].abortable; }
+  usage(w) { return this.runningAbortable(w) ? Infinity : w.tasks.length; }
+  pendingCapacity() { return this.pending.length * this.concurrentTasksPerWorker; }
+  postTask(w, t) {
+    w.worker.postMessage({ id: t.id, ms: t.ms });
+    this.clearIdle(w);
+    t.worker = w;
+    w.tasks.push(t);
+    w.worker.ref();
+  }
+  onResponse(w, id) {
+    if (w.destroyed) return;
+    const i = w.tasks.findIndex((t) => t.id === id);
+    const t = i >= 0 ? w.tasks.splice(i, 1)[0] : null;
+    this.onWorkerAvailable(w);
+    if (t) this.done(t, null);
+    if (w.tasks.length === 0 && !w.destroyed) w.worker.unref();
+  }
+  destroy(w) {
+    if (w.terminating || w.destroyed) return;
+    w.terminating = true;
+    this.clearIdle(w);
+    w.worker.terminate();
+    const tasks = w.tasks; w.tasks = [];
+    for (const t of tasks) this.done(t, 'Terminating worker thread');
+    w.terminating = false; w.destroyed = true;
+  }
+  removeWorker(w) {
+    this.destroy(w);
+    this.pending = this.pending.filter((x) => x !== w);
+    this.ready = this.ready.filter((x) => x !== w);
+  }
+  setIdle(w) {
+    this.clearIdle(w);
+    w.idle = setTimeout(() => {
+      w.idle = null;
+      if (this.usage(w) !== 0 || this.size() <= this.minThreads) return;
+      this.removeWorker(w);
+    }, Math.max(1, this.idleTimeout));
+    w.idle.unref();
+  }
+  clearIdle(w) { if (w.idle) { clearTimeout(w.idle); w.idle = null; } }
+  done(t, error) {
+    if (t.settled) return;
+    t.settled = true;
+    if (error) t.reject(Object.assign(new Error(error), { aborted: t.aborted })); else t.resolve();
+  }
+  distribute(t, workers) {
+    if (t.aborted) return true;
+    let candidate = null, checkpoint = this.concurrentTasksPerWorker;
+    for (const w of workers) {
+      const u = this.usage(w);
+      if (u === 0) { candidate = w; break; }
+      if (this.runningAbortable(w)) continue;
+      if (!t.abortable && u < checkpoint) { candidate = w; checkpoint = u; }
+    }
+    if (candidate) { this.postTask(candidate, t); return true; }
+    const q = t.abortable ? this.skipQueue : this.taskQueue;
+    if (this.stricterFifo) q.unshift(t); else q.push(t);
+    return false;
+  }
+  onWorkerAvailable(w) {
+    let workers = null;
+    while (this.taskQueue.length || this.skipQueue.length) {
+      const t = (this.skipQueue.length ? this.skipQueue : this.taskQueue).shift();
+      if (!workers) workers = this.allWorkers();
+      if (this.distribute(t, workers)) continue;
+      if (this.size() < this.maxThreads) { this.addNewWorker(); continue; }
+      break;
+    }
+    if (this.idleTimeout === Infinity) return;
+    if (!w.destroyed && this.usage(w) === 0 && this.size() > this.minThreads) this.setIdle(w);
+  }
+  run(t) {
+    return new Promise((resolve, reject) => {
+      t.resolve = resolve; t.reject = reject;
+      if (t.signal) t.signal.addEventListener('abort', () => this.abort(t), { once: true });
+      if (this.taskQueue.length) {
+        if (this.taskQueue.length >= this.maxQueue + this.pendingCapacity()) {
+          this.done(t, this.maxQueue === 0 ? 'No task queue available and all Workers are busy' : 'Task queue is at limit');
+        } else {
+          this.taskQueue.push(t);
+          if (this.size() < this.maxThreads) this.addNewWorker();
+        }
+        return;
+      }
+      if (!this.distribute(t, this.ready)) {
+        if (this.size() < this.maxThreads) this.addNewWorker();
+        if (this.maxQueue <= 0 && this.pendingCapacity() === 0) this.done(t, 'No task queue available and all Workers are busy');
+      }
+    });
+  }
+  abort(t) {
+    if (t.settled || !t.abortable || t.aborted) return;
+    t.aborted = true;
+    this.done(t, 'AbortError: The task has been aborted');
+    if (t.worker) {
+      const w = t.worker;
+      this.removeWorker(w);
+      console.log(`worker ${w.number} terminated: it was running task ${t.id}, which cannot be stopped in place`);
+      while (this.size() < this.minThreads) this.addNewWorker();
+    } else {
+      this.taskQueue = this.taskQueue.filter((x) => x !== t);
+      this.skipQueue = this.skipQueue.filter((x) => x !== t);
+    }
+  }
+})JS";
+
+constexpr std::string_view kArrivalsJs =
+    R"JS(// Poisson arrivals: exponential gaps from mulberry32(seed), in whole ms.
+const mulberry32 = (a) => () => {
+  a = (a + 0x6D2B79F5) | 0;
+  let t = Math.imul(a ^ (a >>> 15), 1 | a);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const poissonOffsets = (n, rate, seed) => {
+  const rnd = mulberry32(seed);
+  let t = 0;
+  return Array.from({ length: n }, () => Math.round((t += (-Math.log(1 - rnd()) * 1000) / rate)));
+};)JS";
+
+constexpr std::string_view kThreadpoolSizeJs =
+    R"JS(// UV_THREADPOOL_SIZE as libuv reads it: atoi, 0 -> 1, above 1024 (or negative) -> 1024.
+const threadpoolSize = () => {
+  const v = process.env.UV_THREADPOOL_SIZE;
+  if (v === undefined) return 4;
+  const n = parseInt(v, 10) || 0;
+  return n === 0 ? 1 : n < 0 || n > 1024 ? 1024 : n;
+};)JS";
+
+std::string js_double(double x) {
+  if (std::isinf(x)) return "Infinity";
+  return runtime::js_number_to_string(x);
+}
+
+class WorkloadOp final : public script::Op {
+ public:
+  explicit WorkloadOp(WorkloadConfig cfg) : cfg_(std::move(cfg)) {}
+  std::string_view name() const override { return "workload"; }
+  script::Flow run(const script::Exec& ex) const override {
+    auto r = std::make_shared<Run>();
+    r->cfg = cfg_;
+    r->world = &ex.interp.extension<World>();
+    r->site = site;
+    r->start();
+    return {};
+  }
+  std::string describe() const override {
+    return fmt::format("workload x{} ({})", cfg_.tasks,
+                       kStrategyNames[static_cast<int>(cfg_.strategy)]);
+  }
+  void emit_twin(script::TwinWriter& w) const override;
+
+ private:
+  WorkloadConfig cfg_;
+};
+
+void WorkloadOp::emit_twin(script::TwinWriter& w) const {
+  const WorkloadConfig& c = cfg_;
+  const auto kind = c.strategy;
+  w.helper("burn", kBurnJs);
+  if (kind == StrategyKind::bounded_pool || kind == StrategyKind::worker_per_task) {
+    w.require("worker_threads", "const { Worker } = require('worker_threads');");
+    w.helper("worker-source", kWorkerJs);
+  }
+  if (kind == StrategyKind::bounded_pool) w.helper("pool", kPoolJs);
+  if (kind == StrategyKind::libuv_threadpool) {
+    w.require("crypto", "const crypto = require('crypto');");
+    w.helper("threadpool-size", kThreadpoolSizeJs);
+  }
+  if (c.poisson) w.helper("arrivals", kArrivalsJs);
+  if (c.fs_probe) w.require("fs", "const fs = require('fs');");
+
+  w.line(fmt::format("// workload: {} CPU tasks of {} ms, strategy {}", c.tasks, c.task_ms,
+                     kStrategyNames[static_cast<int>(kind)]));
+  w.open("{");
+  w.line(fmt::format("const taskCount = {}, taskMs = {};", c.tasks, js_double(c.task_ms)));
+  switch (kind) {
+    case StrategyKind::main_thread:
+      w.line(fmt::format("console.log({});", script::js_string(header_prefix(c))));
+      w.line("// On the loop: the task runs inside run(), the loop waits for it.");
+      w.line("const run = async (t) => { burn(t.ms); };");
+      break;
+    case StrategyKind::libuv_threadpool:
+      w.line(fmt::format("console.log(`${{{}}} (UV_THREADPOOL_SIZE ${{threadpoolSize()}})`);",
+                         script::js_string(header_prefix(c))));
+      w.line("// pbkdf2 on the libuv threadpool, its iterations calibrated to taskMs of CPU.");
+      w.line("const t0 = performance.now();");
+      w.line("crypto.pbkdf2Sync('nodelab', 'salt', 20000, 32, 'sha256');");
+      w.line(
+          "const iterations = Math.max(1, Math.round(taskMs / ((performance.now() - t0) / "
+          "20000)));");
+      w.open("const run = (t) => new Promise((resolve, reject) => {");
+      w.line(
+          "crypto.pbkdf2('nodelab', 'salt', iterations, 32, 'sha256', (err) => (err ? reject(err) "
+          ": resolve()));");
+      w.close("});");
+      break;
+    case StrategyKind::bounded_pool:
+      w.line(fmt::format("console.log({});",
+                         script::js_string(header_prefix(c) + strategy_detail(c))));
+      w.line(
+          fmt::format("const pool = new Pool({{ minThreads: {}, maxThreads: {}, maxQueue: {}, "
+                      "concurrentTasksPerWorker: {}, idleTimeout: {}, stricterFifo: {} }});",
+                      c.pool.min_threads, c.pool.max_threads, js_double(c.pool.max_queue),
+                      c.pool.concurrent_tasks_per_worker, js_double(c.pool.idle_timeout_ms),
+                      c.pool.stricter_fifo ? "true" : "false"));
+      w.line("const run = (t) => pool.run(t);");
+      break;
+    case StrategyKind::worker_per_task:
+      w.line(fmt::format("console.log({});", script::js_string(header_prefix(c))));
+      w.line("// A new Worker for every task: its start-up paid each time, then it exits.");
+      w.open("const run = (t) => new Promise((resolve, reject) => {");
+      w.line("const worker = new Worker(WORKER_SOURCE, { eval: true });");
+      w.line("worker.postMessage({ id: t.id, ms: t.ms });");
+      w.line("worker.on('message', (m) => { if (!m.ready) { resolve(); worker.terminate(); } });");
+      w.line("worker.on('error', reject);");
+      w.close("});");
+      break;
+  }
+  w.line("let settled = 0, completed = 0, rejected = 0, aborted = 0;");
+  w.line(fmt::format("let probeDone = {};", c.fs_probe ? "false" : "true"));
+  w.open("const finish = () => {");
+  w.line("if (settled < taskCount || !probeDone) return;");
+  if (c.poisson) {
+    w.line("console.log(`done: ${taskCount} tasks settled`);");
+  } else {
+    w.line(
+        "console.log(`done: ${completed} completed, ${rejected} rejected, ${aborted} aborted`);");
+  }
+  w.close("};");
+  w.open("const settle = (t, err) => {");
+  w.line("settled++;");
+  w.line("if (!err) completed++;");
+  w.line(
+      "else if (err.aborted) { aborted++; console.log(`task ${t.id} aborted: ${err.message}`); }");
+  w.line(c.poisson ? "else rejected++;"
+                   : "else { rejected++; console.log(`task ${t.id} rejected: ${err.message}`); }");
+  w.line("finish();");
+  w.close("};");
+  std::string abortable = "[";
+  for (std::size_t i = 0; i < c.aborts.size(); ++i) {
+    abortable += (i ? ", " : "") + std::to_string(c.aborts[i].task);
+  }
+  abortable += "]";
+  w.line(fmt::format("const abortable = new Set({});", abortable));
+  w.open("const tasks = Array.from({ length: taskCount }, (_, i) => {");
+  w.line("const t = { id: i + 1, ms: taskMs, abortable: abortable.has(i + 1) };");
+  w.line(
+      "if (t.abortable) { t.controller = new AbortController(); t.signal = t.controller.signal; }");
+  w.line("return t;");
+  w.close("});");
+  w.line(
+      "const submit = (t) => { t.submitted = true; run(t).then(() => settle(t, null), (err) => "
+      "settle(t, err)); };");
+  if (c.poisson) {
+    w.line(fmt::format("const offsets = poissonOffsets(taskCount, {}, {});", js_double(c.rate),
+                       c.seed));
+    w.line("tasks.forEach((t, i) => setTimeout(() => submit(t), offsets[i]));");
+  } else {
+    w.line("tasks.forEach(submit);");
+  }
+  for (const AbortAt& a : c.aborts) {
+    w.line(fmt::format(
+        "setTimeout(() => {{ if (tasks[{}].submitted) tasks[{}].controller.abort(); }}, {});",
+        a.task - 1, a.task - 1, js_double(a.after_ms)));
+  }
+  if (c.fs_probe) {
+    w.open("fs.readFile(__filename, () => {");
+    w.line(
+        "console.log(`readFile done; a CPU task had finished before it: ${completed > 0 ? 'yes' : "
+        "'no'}`);");
+    w.line("probeDone = true;");
+    w.line("finish();");
+    w.close("});");
+  }
+  w.close("}");
+}
+
+StrategyKind parse_strategy(script::Parser& p, script::Fields& f) {
+  const std::string s = f.string("strategy", std::string("bounded-pool"));
+  const auto* it = std::find(std::begin(kStrategyNames), std::end(kStrategyNames), s);
+  if (it == std::end(kStrategyNames)) {
+    p.fail(f.get("strategy"),
+           fmt::format("`strategy` of `workload` must be main-thread, libuv-threadpool, "
+                       "bounded-pool or worker-per-task; got '{}'",
+                       s));
+  }
+  return static_cast<StrategyKind>(it - std::begin(kStrategyNames));
+}
+
+bool parse_bool(script::Parser& p, script::Fields& f, std::string_view key, bool fallback) {
+  if (!f.has(key)) return fallback;
+  const std::string v = f.string(key);
+  if (v == "true") return true;
+  if (v == "false") return false;
+  p.fail(f.get(key), fmt::format("`{}` of `workload` must be true or false; got '{}'", key, v));
+}
+
+void parse_pool(script::Parser& p, const YAML::Node& v, WorkloadConfig& c) {
+  script::Fields f =
+      p.fields(v, "pool",
+               {"threads", "min_threads", "max_threads", "max_queue", "concurrent_tasks_per_worker",
+                "idle_timeout_ms", "atomics", "stricter_fifo"});
+  // Piscina's defaults: minThreads half the cores (at least 1), maxThreads 1.5x the cores.
+  const auto cores = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  std::int64_t min = std::max<std::int64_t>(1, cores / 2);
+  std::int64_t max = cores + cores / 2;
+  if (f.has("threads")) min = max = f.integer("threads", 1, 256);
+  if (f.has("min_threads")) min = f.integer("min_threads", 0, 256);
+  if (f.has("max_threads")) max = f.integer("max_threads", 1, 256);
+  if (!f.has("max_threads") && max < min) max = min;
+  if (!f.has("min_threads") && min > max) min = max;
+  if (min > max) {
+    p.fail(f.get("min_threads"),
+           fmt::format("`min_threads` ({}) is above `max_threads` ({})", min, max));
+  }
+  c.pool.min_threads = static_cast<std::uint32_t>(min);
+  c.pool.max_threads = static_cast<std::uint32_t>(max);
+  c.pool.concurrent_tasks_per_worker =
+      static_cast<std::uint32_t>(f.integer("concurrent_tasks_per_worker", 1, 64, 1));
+  if (f.has("max_queue")) {
+    const std::string q = f.string("max_queue");
+    if (q == "auto") {
+      c.max_queue_auto = true;
+      c.pool.max_queue = static_cast<double>(max * max);
+    } else {
+      c.pool.max_queue = static_cast<double>(f.integer("max_queue", 0, 1'000'000));
+    }
+  }
+  c.pool.idle_timeout_ms = f.number_in("idle_timeout_ms", 0, 1e9, 0);
+  const std::string atomics = f.string("atomics", std::string("sync"));
+  if (atomics != "sync" && atomics != "disabled") {
+    p.fail(f.get("atomics"),
+           fmt::format("`atomics` of `pool` must be sync or disabled; got '{}'", atomics));
+  }
+  c.pool.atomics = atomics == "sync";
+  c.pool.stricter_fifo = parse_bool(p, f, "stricter_fifo", false);
+}
+
+}  // namespace
+
+void add_workload_block(script::OpRegistry& r) {
+  r.add_block("workload", [](script::Parser& p, const YAML::Node& v, script::Scenario& s) {
+    script::Fields f = p.fields(v, "workload",
+                                {"strategy", "tasks", "task_ms", "arrival", "rate", "seed", "pool",
+                                 "worker_startup_ms", "abort", "fs_probe"});
+    WorkloadConfig c;
+    c.strategy = parse_strategy(p, f);
+    c.tasks = static_cast<std::uint32_t>(f.integer("tasks", 1, 10'000));
+    c.task_ms = f.number_in("task_ms", 0.001, 10'000);
+    const std::string arrival = f.string("arrival", std::string("burst"));
+    if (arrival != "burst" && arrival != "poisson") {
+      p.fail(f.get("arrival"),
+             fmt::format("`arrival` of `workload` must be burst or poisson; got '{}'", arrival));
+    }
+    c.poisson = arrival == "poisson";
+    if (c.poisson) {
+      c.rate = f.number_in("rate", 0.001, 1e6);
+    } else if (f.has("rate")) {
+      p.fail(f.get("rate"), "`rate` applies to `arrival: poisson` only");
+    }
+    c.seed = static_cast<std::uint32_t>(f.integer("seed", 0, 0xFFFFFFFF, 1));
+    // `pool` is read whatever the strategy (a scenario whose variants switch strategies keeps
+    // one block); only bounded-pool uses it.
+    parse_pool(p, f.has("pool") ? f.get("pool") : YAML::Node(YAML::NodeType::Map), c);
+    c.worker_startup_ms = f.number_in("worker_startup_ms", 0, 10'000, 25);
+    if (f.has("abort")) {
+      const YAML::Node list = f.get("abort");
+      if (c.strategy != StrategyKind::bounded_pool) {
+        p.fail(list,
+               "`abort` applies to `strategy: bounded-pool` only (its tasks take an "
+               "AbortSignal)");
+      }
+      if (!list.IsSequence()) p.fail(list, "`abort` must be a list of {task, after_ms}");
+      for (const auto& item : list) {
+        script::Fields a = p.fields(item, "abort", {"task", "after_ms"});
+        AbortAt at;
+        at.task = static_cast<std::uint32_t>(a.integer("task", 1, c.tasks));
+        at.after_ms = a.number_in("after_ms", 0, 1e6);
+        for (const AbortAt& other : c.aborts) {
+          if (other.task == at.task) {
+            p.fail(a.get("task"), fmt::format("task {} is aborted twice", at.task));
+          }
+        }
+        c.aborts.push_back(at);
+      }
+    }
+    c.fs_probe = parse_bool(p, f, "fs_probe", false);
+    // The whole workload's CPU time counts against the run's busy budget.
+    p.add_expanded(static_cast<double>(c.tasks), v);
+    // Calibrate the CPU work now, before any run's clock starts (once per process).
+    (void)steps_per_ms();
+    p.add_busy_ms(c.task_ms * c.tasks, v);
+    auto op = std::make_unique<WorkloadOp>(std::move(c));
+    const auto loc = p.loc(v);
+    op->line = loc.line;
+    op->col = loc.col;
+    op->site = p.register_site(op.get());
+    s.main.push_back(std::move(op));
+  });
+}
+
+}  // namespace nodelab::worker_pool
