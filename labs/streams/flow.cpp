@@ -1,0 +1,852 @@
+// The `flow:` block (scenarios/streams/README.md): real bytes from a producer through up to
+// three Transforms into a sink over a real transport, connected the way the scenario says:
+//
+//   mode ignore    producer loop: sink.write(chunk) whatever it returns (1 MiB per tick)
+//   mode honor     producer loop: write until false, continue on 'drain'
+//   mode pipe      fs.createReadStream('/dev/zero').pipe(t1).pipe(...).pipe(sink)
+//   mode pipeline  pipeline(fs.createReadStream('/dev/zero'), t1, ..., sink, cb)
+//
+//   transport memory  the sink is a Writable whose _write completes at `peer_rate`
+//   transport pipe    the sink writes to an OS pipe (uv_pipe); a Boost.Asio reader on its own
+//                     thread drains the other end at `peer_rate`
+//   transport tcp     the sink is a uv_tcp connection to 127.0.0.1:<ephemeral>; the Asio peer
+//                     accepted it and reads at `peer_rate`: the kernel's socket buffers fill
+//                     and the socket's write queue (writableLength) is where bytes wait
+//
+// The source of the pipe/pipeline modes reads /dev/zero on the libuv threadpool, as
+// fs.ReadStream does (a real fd: when pipe() leaves it open, it is a leaked fd, shown).
+// Everything logged is deterministic, so the Node twin (the same flow on net/fs/stream)
+// prints the same lines; the figures are metrics.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "runtime/js_number.hpp"
+#include "runtime/port.hpp"
+#include "script/parser.hpp"
+#include "script/scenario.hpp"
+#include "script/twin.hpp"
+#include "streams/peer.hpp"
+#include "streams/transport.hpp"
+#include "streams/world.hpp"
+
+namespace nodelab::streams {
+
+namespace {
+
+enum class Transport : std::uint8_t { memory, pipe, tcp };
+constexpr std::string_view kTransports[] = {"memory", "pipe", "tcp"};
+enum class Mode : std::uint8_t { ignore, honor, pipe, pipeline };
+constexpr std::string_view kModes[] = {"ignore", "honor", "pipe", "pipeline"};
+
+struct TransformCfg {
+  std::uint64_t rate = 0;    // bytes/s it can process (0: at once, synchronously)
+  std::int64_t work_us = 0;  // CPU work on the loop per chunk
+};
+
+struct Config {
+  Transport transport = Transport::memory;
+  Mode mode = Mode::pipeline;
+  std::uint64_t bytes = 0;
+  std::uint64_t chunk = 65536;
+  std::optional<std::uint64_t> hwm;
+  bool object_mode = false;
+  std::vector<TransformCfg> transforms;
+  std::uint64_t peer_rate = 0;
+  std::string fail_stage;  // "" or t1..t3 / sink
+  std::uint64_t fail_at = 0;
+  std::uint64_t max_buffered = 512ull << 20;
+  double report_after_ms = 50;
+
+  std::uint64_t chunks() const { return (bytes + chunk - 1) / chunk; }
+  std::uint64_t hwm_value() const {
+    return hwm.value_or(object_mode ? kDefaultHighWaterMarkObjects : kDefaultHighWaterMarkBytes);
+  }
+};
+
+std::string start_line(const Config& c) {
+  const std::string what = c.object_mode
+                               ? fmt::format("{} objects of {} bytes", c.chunks(), c.chunk)
+                               : fmt::format("{} bytes in {}-byte chunks", c.bytes, c.chunk);
+  return fmt::format("flow: {}, mode {}, {} transform(s), {} sink, highWaterMark {}", what,
+                     kModes[static_cast<int>(c.mode)], c.transforms.size(),
+                     kTransports[static_cast<int>(c.transport)], c.hwm_value());
+}
+
+// Pacing: the n-th unit of work is due at max(now, previous due) + len / rate.
+struct Pacer {
+  double last_ms = -1;
+  double delay_for(runtime::Runtime& rt, std::uint64_t len, std::uint64_t rate) {
+    (void)rt;
+    const double now = runtime::to_ms(runtime::hrtime());
+    const double due =
+        std::max(now, last_ms) + static_cast<double>(len) * 1000.0 / static_cast<double>(rate);
+    last_ms = due;
+    return due - now;
+  }
+};
+
+class FlowRun : public std::enable_shared_from_this<FlowRun> {
+ public:
+  FlowRun(Config cfg, World& world, runtime::Site site)
+      : cfg_(std::move(cfg)), world_(world), rt_(world.rt()), site_(site) {}
+
+  ~FlowRun() {
+    if (zero_fd_ >= 0) ::close(zero_fd_);
+  }
+
+  void start() {
+    FlowStats& fs = world_.flow;
+    fs.ran = true;
+    fs.transport = std::string(kTransports[static_cast<int>(cfg_.transport)]);
+    fs.ceiling_bytes = cfg_.max_buffered;
+    auto self = shared_from_this();
+    // The run outlives the main script: the world keeps it until the end, then tears down.
+    world_.cleanups.push_back([self] { self->teardown(); });
+    if (cfg_.transport == Transport::memory) {
+      go();
+      return;
+    }
+    Peer::Options po;
+    po.rate = cfg_.peer_rate;
+    if (cfg_.transport == Transport::tcp) {
+      sink_transport_ = std::make_unique<UvSink>(rt_, UvSink::Kind::tcp, site_);
+      po.kind = Peer::Kind::tcp;
+    } else {
+      sink_transport_ = std::make_unique<UvSink>(rt_, UvSink::Kind::pipe, site_);
+      uv_file fds[2];
+      if (uv_pipe(fds, 0, 0) != 0) {
+        throw runtime::JsThrow(JsError{"Error", "EMFILE", "pipe: cannot create an OS pipe"});
+      }
+      po.kind = Peer::Kind::pipe;
+      po.pipe_read_fd = fds[0];
+      sink_transport_->open_pipe(fds[1]);
+    }
+    // The peer's end-of-stream report reaches the loop through the sink's port (any thread
+    // may post to a Sender); the port keeps the loop alive until it arrives.
+    std::weak_ptr<FlowRun> weak = self;
+    runtime::Port::Sender sender = sink_transport_->port().sender();
+    po.on_eof = [sender, weak](std::uint64_t received) {
+      sender.post([weak, received] {
+        if (auto r = weak.lock()) r->on_peer_eof(received);
+      });
+    };
+    peer_ = std::make_unique<Peer>(std::move(po));
+    peer_->start();
+    sink_transport_->hold();  // released by the peer's report
+    if (cfg_.transport == Transport::tcp) {
+      const int rc = sink_transport_->connect(peer_->port(), [self](int status) {
+        if (status != 0) {
+          self->rt_.log(fmt::format("connect failed: {}", uv_err_name(status)));
+          return;
+        }
+        self->go();
+      });
+      if (rc != 0) throw runtime::JsThrow(JsError{"Error", uv_err_name(rc), "connect failed"});
+    } else {
+      go();
+    }
+  }
+
+ private:
+  // ---- building the stages ----
+  StreamRef make_source() {
+    StreamOptions o;
+    o.readable = true;
+    o.object_mode = cfg_.object_mode;
+    o.high_water_mark = cfg_.object_mode ? cfg_.hwm_value() : cfg_.chunk;
+    auto s = Stream::make(rt_, "source", o);
+    std::weak_ptr<FlowRun> weak = shared_from_this();
+    if (cfg_.object_mode) {
+      // Readable.from-like: one object per _read, synchronously.
+      s->read_impl = [weak](Stream& st, std::size_t) {
+        auto r = weak.lock();
+        if (!r) return;
+        if (r->produced_ >= r->cfg_.bytes) {
+          st.push(std::nullopt);
+          return;
+        }
+        const std::uint64_t n = std::min(r->cfg_.chunk, r->cfg_.bytes - r->produced_);
+        r->produced_ += n;
+        st.push(Chunk::alloc(n, 'x'));
+        r->sample();
+      };
+      return s;
+    }
+    // fs.createReadStream('/dev/zero', {highWaterMark: chunk, start: 0, end: bytes - 1}):
+    // each _read is a read(2) on the threadpool; the push runs in the poll phase.
+    zero_fd_ = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    if (zero_fd_ < 0) throw runtime::JsThrow(JsError{"Error", "ENOENT", "open /dev/zero failed"});
+    s->read_impl = [weak, this](Stream& st, std::size_t) {
+      auto r = weak.lock();
+      if (!r) return;
+      if (produced_ >= cfg_.bytes) {
+        st.push(std::nullopt);
+        return;
+      }
+      const std::uint64_t n = std::min(cfg_.chunk, cfg_.bytes - produced_);
+      Chunk c = Chunk::alloc(n);
+      const int fd = zero_fd_;
+      auto got = std::make_shared<ssize_t>(0);
+      auto ws = st.weak_from_this();
+      rt_.queue_work([fd, c, got] { *got = ::read(fd, c.bytes->data(), c.length); },
+                     [weak, ws, c, got] {
+                       auto run = weak.lock();
+                       auto src = ws.lock();
+                       if (!run || !src || src->destroyed()) return;
+                       const Chunk out =
+                           c.slice(0, static_cast<std::size_t>(std::max<ssize_t>(0, *got)));
+                       run->produced_ += out.length;
+                       src->push(out);
+                       run->sample();
+                     },
+                     site_, "fs.read /dev/zero");
+    };
+    s->destroy_hook = [this](Stream&, const MaybeError& err, Callback cb) {
+      if (zero_fd_ >= 0) {
+        ::close(zero_fd_);
+        zero_fd_ = -1;
+      }
+      cb(err);
+    };
+    return s;
+  }
+
+  StreamRef make_transform(std::size_t i) {
+    StreamOptions o;
+    o.transform = true;
+    o.object_mode = cfg_.object_mode;
+    o.high_water_mark = cfg_.hwm_value();
+    const std::string name = fmt::format("t{}", i + 1);
+    auto s = Stream::make(rt_, name, o);
+    const TransformCfg tc = cfg_.transforms[i];
+    auto calls = std::make_shared<std::uint64_t>(0);
+    auto pacer = std::make_shared<Pacer>();
+    const bool fails = cfg_.fail_stage == name;
+    const std::uint64_t fail_at = cfg_.fail_at;
+    std::weak_ptr<FlowRun> weak = shared_from_this();
+    s->transform_impl = [tc, calls, pacer, fails, fail_at, name, weak](
+                            Stream& st, const Chunk& chunk,
+                            std::function<void(MaybeError, std::optional<Chunk>)> cb) {
+      if (auto r = weak.lock()) r->sample();
+      const bool fail = fails && ++*calls == fail_at;
+      if (tc.work_us > 0) st.rt().busy_wait(std::chrono::microseconds(tc.work_us));
+      auto done = [cb, chunk, fail, name] {
+        if (fail) {
+          cb(JsError{"Error", "", name + " failed"}, std::nullopt);
+        } else {
+          cb(std::nullopt, chunk);
+        }
+      };
+      if (tc.rate == 0) {
+        done();
+      } else {
+        st.rt().set_timeout(pacer->delay_for(st.rt(), chunk.length, tc.rate), done, 0);
+      }
+    };
+    return s;
+  }
+
+  StreamRef make_sink() {
+    StreamOptions o;
+    o.writable = true;
+    o.object_mode = cfg_.object_mode;
+    o.high_water_mark = cfg_.hwm_value();
+    auto s = Stream::make(rt_, "sink", o);
+    if (sink_transport_) {
+      sink_transport_->attach(*s);
+      if (cfg_.fail_stage == "sink") wrap_sink_failure(*s);
+      return s;
+    }
+    auto pacer = std::make_shared<Pacer>();
+    std::weak_ptr<FlowRun> weak = shared_from_this();
+    const std::uint64_t rate = cfg_.peer_rate;
+    s->write_impl = [weak, pacer, rate](Stream& st, const Chunk& chunk, Callback cb) {
+      auto done = [weak, cb, n = chunk.length] {
+        if (auto r = weak.lock()) {
+          r->delivered_ += n;
+          ++r->objects_;
+        }
+        cb(std::nullopt);
+      };
+      if (rate == 0) {
+        st.rt().set_immediate(done, 0);
+      } else {
+        st.rt().set_timeout(pacer->delay_for(st.rt(), chunk.length, rate), done, 0);
+      }
+    };
+    if (cfg_.fail_stage == "sink") wrap_sink_failure(*s);
+    return s;
+  }
+
+  // The sink's `fail_at`-th write fails, as a write to a peer that reset the connection.
+  void wrap_sink_failure(Stream& s) {
+    auto inner = s.write_impl;
+    auto calls = std::make_shared<std::uint64_t>(0);
+    const std::uint64_t at = cfg_.fail_at;
+    s.write_impl = [inner, calls, at](Stream& st, const Chunk& c, Callback cb) {
+      if (++*calls == at) {
+        st.rt().set_immediate([cb] { cb(JsError{"Error", "", "sink failed"}); }, 0);
+        return;
+      }
+      inner(st, c, std::move(cb));
+    };
+  }
+
+  // ---- running ----
+  void go() {
+    started_ = runtime::hrtime();
+    rt_.log(start_line(cfg_));
+    if (cfg_.mode == Mode::pipe || cfg_.mode == Mode::pipeline) source_ = make_source();
+    for (std::size_t i = 0; i < cfg_.transforms.size(); ++i)
+      transforms_.push_back(make_transform(i));
+    sink_ = make_sink();
+    std::vector<StreamRef> chain;
+    if (source_) chain.push_back(source_);
+    for (auto& t : transforms_)
+      chain.push_back(t);
+    chain.push_back(sink_);
+    auto self = shared_from_this();
+    std::weak_ptr<FlowRun> weak = self;
+
+    // 'error' on every stage: the failing one is logged; the others must not throw.
+    for (auto& st : chain) {
+      const bool logs = st->name() == cfg_.fail_stage;
+      st->on("error", [weak, logs, name = st->name()](const EventArgs& a) {
+        auto r = weak.lock();
+        if (!r) return;
+        if (logs) r->rt_.log(fmt::format("{} error: {}", name, a.error->message));
+        r->on_error();
+      });
+    }
+    sink_->on("finish", [weak](const EventArgs&) {
+      if (auto r = weak.lock()) r->on_sink_finish();
+    });
+
+    switch (cfg_.mode) {
+      case Mode::pipeline:
+        pipeline(chain, [weak](const MaybeError& err) {
+          auto r = weak.lock();
+          if (!r) return;
+          r->pipeline_done_ = true;
+          if (err) {
+            r->rt_.log("pipeline callback: error=" + err->message);
+          }
+          r->maybe_done();
+        });
+        break;
+      case Mode::pipe:
+        for (std::size_t i = 0; i + 1 < chain.size(); ++i)
+          chain[i]->pipe(*chain[i + 1]);
+        break;
+      case Mode::honor:
+      case Mode::ignore:
+        // The producer writes into the first stage; the stages after it are piped.
+        for (std::size_t i = 0; i + 1 < chain.size(); ++i)
+          chain[i]->pipe(*chain[i + 1]);
+        first_ = chain.front();
+        first_->on("drain", [weak](const EventArgs&) {
+          auto r = weak.lock();
+          if (!r || r->stopped_) return;
+          ++r->drains_;
+          if (r->waiting_since_.count() >= 0) {
+            r->paused_ += runtime::hrtime() - r->waiting_since_;
+            r->waiting_since_ = runtime::Nanos(-1);
+          }
+          r->produce();
+        });
+        produce();
+        break;
+    }
+  }
+
+  // The producer of the honor/ignore modes: up to 1 MiB per turn of the loop.
+  void produce() {
+    if (stopped_) return;
+    const std::uint64_t per_turn = std::max<std::uint64_t>(1, (1u << 20) / cfg_.chunk);
+    for (std::uint64_t k = 0; k < per_turn; ++k) {
+      if (produced_ >= cfg_.bytes) {
+        first_->end();
+        stopped_ = true;
+        return;
+      }
+      const std::uint64_t n = std::min(cfg_.chunk, cfg_.bytes - produced_);
+      produced_ += n;
+      const bool ok = first_->write(Chunk::alloc(n, 'x'));
+      if (!ok) ++write_false_;
+      const std::uint64_t buffered = sample();
+      if (cfg_.mode == Mode::ignore && buffered > cfg_.max_buffered) {
+        stopped_ = true;
+        ceiling_hit_ = true;
+        rt_.log(
+            fmt::format("ceiling: more than {} bytes buffered: the producer stops and "
+                        "destroys the sink",
+                        cfg_.max_buffered));
+        for (auto& t : transforms_)
+          t->destroy();
+        sink_->destroy();
+        maybe_done();
+        return;
+      }
+      if (!ok && cfg_.mode == Mode::honor) {
+        waiting_since_ = runtime::hrtime();
+        return;  // continue on 'drain'
+      }
+    }
+    auto self = shared_from_this();
+    rt_.set_immediate([self] { self->produce(); }, site_);
+  }
+
+  // Everything buffered in every stage right now; the peak is the flow's figure.
+  std::uint64_t sample() {
+    std::uint64_t total = 0;
+    if (source_) total += source_->readable_length();
+    for (auto& t : transforms_)
+      total += t->writable_length() + t->readable_length();
+    if (sink_) total += sink_->writable_length();
+    buffered_peak_ = std::max(buffered_peak_, total);
+    return total;
+  }
+
+  void on_error() {
+    if (errored_) return;
+    errored_ = true;
+    auto self = shared_from_this();
+    rt_.set_timeout(
+        cfg_.report_after_ms, [self] { self->report_after_error(); }, site_);
+  }
+
+  bool source_fd_open() const { return zero_fd_ >= 0 && ::fcntl(zero_fd_, F_GETFD) != -1; }
+
+  void report_after_error() {
+    std::string line =
+        fmt::format("after {} ms:", runtime::js_number_to_string(cfg_.report_after_ms));
+    std::uint64_t leaked = 0;
+    std::vector<StreamRef> open;
+    if (source_) {
+      const bool fd = source_fd_open();
+      line +=
+          fmt::format(" source destroyed={} (fd {})", source_->destroyed(), fd ? "open" : "closed");
+      if (fd) ++leaked;
+      if (!source_->destroyed()) open.push_back(source_);
+    }
+    for (auto& t : transforms_) {
+      line += fmt::format(", {} destroyed={}", t->name(), t->destroyed());
+      if (!t->destroyed()) open.push_back(t);
+    }
+    line += fmt::format(", sink destroyed={}", sink_->destroyed());
+    if (sink_transport_) {
+      const bool h = sink_transport_->open();
+      line += fmt::format(" (socket {})", h ? "open" : "closed");
+      if (h) ++leaked;
+    }
+    if (!sink_->destroyed()) open.push_back(sink_);
+    rt_.log(line);
+    world_.flow.leaked_handles = leaked;
+    if (!open.empty()) {
+      rt_.log(fmt::format("cleanup: destroying {} stream(s) left open", open.size()));
+      for (auto& s : open)
+        s->destroy();
+    }
+    finish_run();
+  }
+
+  void on_sink_finish() {
+    sink_finished_ = true;
+    if (!sink_transport_) delivery_done_ = true;
+    maybe_done();
+  }
+
+  void on_peer_eof(std::uint64_t received) {
+    peer_received_ = received;
+    peer_done_ = true;
+    if (sink_transport_) sink_transport_->release();
+    delivered_ = received;
+    delivery_done_ = true;
+    maybe_done();
+  }
+
+  void maybe_done() {
+    if (done_ || errored_) return;
+    if (ceiling_hit_) {
+      done_ = true;
+      finish_run();
+      return;
+    }
+    if (!delivery_done_) return;
+    if (cfg_.mode == Mode::pipeline && !pipeline_done_) return;
+    done_ = true;
+    if (sink_transport_) {
+      rt_.log(fmt::format("done: peer received {} bytes", peer_received_));
+    } else if (cfg_.object_mode) {
+      rt_.log(fmt::format("done: sink received {} objects", objects_));
+    } else {
+      rt_.log(fmt::format("done: sink received {} bytes", delivered_));
+    }
+    finish_run();
+  }
+
+  void finish_run() {
+    if (finished_) return;
+    finished_ = true;
+    elapsed_ = runtime::hrtime() - started_;
+    collect();
+  }
+
+  void collect() {
+    FlowStats& fs = world_.flow;
+    fs.source_bytes = produced_;
+    fs.delivered_bytes = delivered_;
+    fs.objects = cfg_.object_mode ? objects_ : 0;
+    fs.buffered_peak = buffered_peak_;
+    fs.ceiling_hit = ceiling_hit_;
+    fs.elapsed_ms = runtime::to_ms(elapsed_);
+    fs.kernel_peer_bytes = peer_ ? peer_->received() : 0;
+    std::uint64_t falses = write_false_, drains = drains_;
+    runtime::Nanos paused = paused_;
+    auto stage = [&](const std::string& name, const StreamRef& s) {
+      fs.stages[name] = s->stats;
+      fs.stage_order.push_back(name);
+      if (cfg_.mode == Mode::pipe || cfg_.mode == Mode::pipeline) {
+        falses += s->stats.write_false;
+        drains += s->stats.drains;
+      }
+    };
+    if (source_) {
+      stage("source", source_);
+      paused += source_->stats.paused_time;
+    }
+    for (auto& t : transforms_)
+      stage(t->name(), t);
+    stage("sink", sink_);
+    if (sink_transport_) {
+      fs.stages["sink"].writable_length_peak =
+          std::max(fs.stages["sink"].writable_length_peak, sink_transport_->write_queue_peak());
+    }
+    fs.write_false = falses;
+    fs.drains = drains;
+    fs.paused_ms = runtime::to_ms(paused);
+  }
+
+  void teardown() {
+    if (!finished_) {
+      elapsed_ = runtime::hrtime() - started_;
+      collect();
+    }
+    if (peer_) peer_->stop();
+    sink_transport_.reset();
+    if (zero_fd_ >= 0) {
+      ::close(zero_fd_);
+      zero_fd_ = -1;
+    }
+  }
+
+  Config cfg_;
+  World& world_;
+  runtime::Runtime& rt_;
+  runtime::Site site_;
+  std::unique_ptr<UvSink> sink_transport_;
+  std::unique_ptr<Peer> peer_;
+  int zero_fd_ = -1;
+  StreamRef source_, sink_, first_;
+  std::vector<StreamRef> transforms_;
+  std::uint64_t produced_ = 0, delivered_ = 0, objects_ = 0, peer_received_ = 0;
+  std::uint64_t buffered_peak_ = 0, write_false_ = 0, drains_ = 0;
+  runtime::Nanos started_{0}, elapsed_{0}, paused_{0}, waiting_since_{-1};
+  bool stopped_ = false, ceiling_hit_ = false, errored_ = false, done_ = false;
+  bool pipeline_done_ = false, sink_finished_ = false, delivery_done_ = false, peer_done_ = false;
+  bool finished_ = false;
+};
+
+// ---- the twin: the same flow on Node's fs, net and stream ----
+
+constexpr const char* kTwinFlow = R"JS(function runFlow(cfg) {
+  const { Readable, Writable, Transform, pipeline } = require('stream');
+  const fs = require('fs'), net = require('net'), os = require('os'), path = require('path');
+  const hwm = cfg.hwm;
+  const chunks = Math.ceil(cfg.bytes / cfg.chunk);
+  const what = cfg.objectMode ? `${chunks} objects of ${cfg.chunk} bytes`
+                              : `${cfg.bytes} bytes in ${cfg.chunk}-byte chunks`;
+  let produced = 0, delivered = 0, objects = 0, peerReceived = 0;
+  let stopped = false, ceilingHit = false, errored = false, done = false;
+  let pipelineDone = false, deliveryDone = false;
+  let server = null, ipcPath = null;
+  const pacer = () => { let last = -1; return (len, rate) => {
+    const now = performance.now(); const due = Math.max(now, last) + len * 1000 / rate;
+    last = due; return due - now; }; };
+  // The far end: a server in this process reading at cfg.peerRate (net.Socket pause/resume).
+  function startPeer(onListening) {
+    server = net.createServer((sock) => {
+      server.close();
+      const pace = pacer();
+      sock.on('data', (c) => {
+        peerReceived += c.length;
+        if (cfg.peerRate > 0) { sock.pause(); setTimeout(() => sock.resume(), pace(c.length, cfg.peerRate)); }
+      });
+      sock.on('error', () => {});
+      sock.on('close', () => { onPeerEof(); });
+    });
+    if (cfg.transport === 'tcp') server.listen(0, '127.0.0.1', () => onListening(server.address().port));
+    else {
+      ipcPath = path.join(os.tmpdir(), `nodelab-flow-${process.pid}.sock`);
+      try { fs.unlinkSync(ipcPath); } catch (e) {}
+      server.listen(ipcPath, () => onListening(ipcPath));
+    }
+  }
+  function makeSource() {
+    if (cfg.objectMode) return new Readable({ objectMode: true, highWaterMark: hwm, read() {
+      if (produced >= cfg.bytes) { this.push(null); return; }
+      const n = Math.min(cfg.chunk, cfg.bytes - produced); produced += n;
+      this.push({ payload: Buffer.alloc(n, 'x') }); sample(); } });
+    return fs.createReadStream('/dev/zero', { highWaterMark: cfg.chunk, start: 0, end: cfg.bytes - 1 });
+  }
+  function makeTransform(i) {
+    const tc = cfg.transforms[i], name = `t${i + 1}`, pace = pacer();
+    let calls = 0;
+    const t = new Transform({ objectMode: cfg.objectMode, highWaterMark: hwm, transform(chunk, enc, cb) {
+      sample();
+      const fail = cfg.failStage === name && ++calls === cfg.failAt;
+      if (tc.work_us > 0) { const end = performance.now() + tc.work_us / 1000; while (performance.now() < end); }
+      const done = () => fail ? cb(new Error(name + ' failed')) : cb(null, chunk);
+      if (tc.rate === 0) done(); else setTimeout(done, pace(cfg.objectMode ? cfg.chunk : chunk.length, tc.rate));
+    } });
+    t.flowName = name;
+    return t;
+  }
+  function makeSink(socket) {
+    let calls = 0;
+    const failing = cfg.failStage === 'sink';
+    if (socket) {
+      socket.flowName = 'sink';
+      if (failing) {
+        const inner = socket._write.bind(socket);
+        socket._write = (c, e, cb) => { if (++calls === cfg.failAt) setImmediate(() => cb(new Error('sink failed'))); else inner(c, e, cb); };
+      }
+      return socket;
+    }
+    const pace = pacer();
+    const s = new Writable({ objectMode: cfg.objectMode, highWaterMark: hwm, write(chunk, enc, cb) {
+      if (failing && ++calls === cfg.failAt) { setImmediate(() => cb(new Error('sink failed'))); return; }
+      const n = cfg.objectMode ? chunk.payload.length : chunk.length;
+      const fin = () => { delivered += n; objects++; cb(); };
+      if (cfg.peerRate === 0) setImmediate(fin); else setTimeout(fin, pace(n, cfg.peerRate));
+    } });
+    s.flowName = 'sink';
+    return s;
+  }
+  let source = null, transforms = [], sink = null, first = null;
+  function sample() {
+    let total = 0;
+    if (source) total += source.readableLength;
+    for (const t of transforms) total += t.writableLength + t.readableLength;
+    if (sink) total += sink.writableLength;
+    return total;
+  }
+  function go(socket) {
+    console.log(`flow: ${what}, mode ${cfg.mode}, ${cfg.transforms.length} transform(s), ${cfg.transport} sink, highWaterMark ${hwm}`);
+    if (cfg.mode === 'pipe' || cfg.mode === 'pipeline') { source = makeSource(); source.flowName = 'source'; }
+    for (let i = 0; i < cfg.transforms.length; i++) transforms.push(makeTransform(i));
+    sink = makeSink(socket);
+    const chain = [...(source ? [source] : []), ...transforms, sink];
+    for (const st of chain) {
+      const logs = st.flowName === cfg.failStage;
+      st.on('error', (err) => { if (logs) console.log(`${st.flowName} error: ${err.message}`); onError(); });
+    }
+    sink.on('finish', () => { if (!socket) { deliveryDone = true; } maybeDone(); });
+    if (cfg.mode === 'pipeline') {
+      pipeline(...chain, (err) => { pipelineDone = true; if (err) console.log('pipeline callback: error=' + err.message); maybeDone(); });
+    } else {
+      for (let i = 0; i + 1 < chain.length; i++) chain[i].pipe(chain[i + 1]);
+    }
+    if (cfg.mode === 'honor' || cfg.mode === 'ignore') {
+      first = chain[0];
+      first.on('drain', () => { if (!stopped) produce(); });
+      produce();
+    }
+  }
+  function produce() {
+    if (stopped) return;
+    const perTurn = Math.max(1, Math.floor((1 << 20) / cfg.chunk));
+    for (let k = 0; k < perTurn; k++) {
+      if (produced >= cfg.bytes) { first.end(); stopped = true; return; }
+      const n = Math.min(cfg.chunk, cfg.bytes - produced); produced += n;
+      const ok = first.write(cfg.objectMode ? { payload: Buffer.alloc(n, 'x') } : Buffer.alloc(n, 'x'));
+      const buffered = sample();
+      if (cfg.mode === 'ignore' && buffered > cfg.maxBuffered) {
+        stopped = true; ceilingHit = true;
+        console.log(`ceiling: more than ${cfg.maxBuffered} bytes buffered: the producer stops and destroys the sink`);
+        for (const t of transforms) t.destroy();
+        sink.destroy();
+        maybeDone();
+        return;
+      }
+      if (!ok && cfg.mode === 'honor') return;
+    }
+    setImmediate(produce);
+  }
+  function onError() {
+    if (errored) return;
+    errored = true;
+    setTimeout(() => {
+      let line = `after ${cfg.reportAfterMs} ms:`;
+      const open = [];
+      if (source) {
+        const fdOpen = !cfg.objectMode && source.fd !== null && !source.closed;
+        line += ` source destroyed=${source.destroyed} (fd ${fdOpen ? 'open' : 'closed'})`;
+        if (!source.destroyed) open.push(source);
+      }
+      for (const t of transforms) { line += `, ${t.flowName} destroyed=${t.destroyed}`; if (!t.destroyed) open.push(t); }
+      line += `, sink destroyed=${sink.destroyed}`;
+      if (cfg.transport !== 'memory') line += ` (socket ${sink._handle ? 'open' : 'closed'})`;
+      if (!sink.destroyed) open.push(sink);
+      console.log(line);
+      if (open.length) { console.log(`cleanup: destroying ${open.length} stream(s) left open`); for (const s of open) s.destroy(); }
+      if (server) server.close();
+    }, cfg.reportAfterMs);
+  }
+  function onPeerEof() { delivered = peerReceived; deliveryDone = true; maybeDone(); }
+  function maybeDone() {
+    if (done || errored) return;
+    if (ceilingHit) { done = true; return; }
+    if (!deliveryDone) return;
+    if (cfg.mode === 'pipeline' && !pipelineDone) return;
+    done = true;
+    if (cfg.transport !== 'memory') console.log(`done: peer received ${peerReceived} bytes`);
+    else if (cfg.objectMode) console.log(`done: sink received ${objects} objects`);
+    else console.log(`done: sink received ${delivered} bytes`);
+  }
+  if (cfg.transport === 'memory') go(null);
+  else startPeer((where) => {
+    const sock = cfg.transport === 'tcp' ? net.connect(where, '127.0.0.1') : net.connect(where);
+    sock.once('connect', () => go(sock));
+  });
+})JS";
+
+class FlowOp final : public script::Op {
+ public:
+  explicit FlowOp(Config cfg) : cfg_(std::move(cfg)) {}
+  std::string_view name() const override { return "flow"; }
+  script::Flow run(const script::Exec& ex) const override {
+    auto r = std::make_shared<FlowRun>(cfg_, ex.interp.extension<World>(), site);
+    r->start();
+    return {};
+  }
+  std::string describe() const override { return start_line(cfg_); }
+  void emit_twin(script::TwinWriter& w) const override {
+    w.helper("runFlow", kTwinFlow);
+    std::string transforms;
+    for (const auto& t : cfg_.transforms) {
+      if (!transforms.empty()) transforms += ", ";
+      transforms += fmt::format("{{ rate: {}, work_us: {} }}", t.rate, t.work_us);
+    }
+    w.line(fmt::format(
+        "runFlow({{ transport: '{}', mode: '{}', bytes: {}, chunk: {}, hwm: {}, objectMode: {}, "
+        "transforms: [{}], peerRate: {}, failStage: {}, failAt: {}, maxBuffered: {}, "
+        "reportAfterMs: {} }});",
+        kTransports[static_cast<int>(cfg_.transport)], kModes[static_cast<int>(cfg_.mode)],
+        cfg_.bytes, cfg_.chunk, cfg_.hwm_value(), cfg_.object_mode, transforms, cfg_.peer_rate,
+        script::js_string(cfg_.fail_stage), cfg_.fail_at, cfg_.max_buffered,
+        runtime::js_number_to_string(cfg_.report_after_ms)));
+  }
+
+ private:
+  Config cfg_;
+};
+
+template <class E, std::size_t N>
+E pick(script::Parser& p, script::Fields& f, std::string_view key,
+       const std::string_view (&names)[N], E fallback) {
+  if (!f.has(key)) return fallback;
+  const std::string v = f.string(key);
+  const auto* it = std::find(std::begin(names), std::end(names), v);
+  if (it == std::end(names)) {
+    std::string all;
+    for (std::size_t i = 0; i < N; ++i)
+      all += (i ? (i + 1 == N ? " or " : ", ") : "") + std::string(names[i]);
+    p.fail(f.get(key), fmt::format("`{}` of `flow` must be {}; got '{}'", key, all, v));
+  }
+  return static_cast<E>(it - std::begin(names));
+}
+
+}  // namespace
+
+void add_flow_block(script::OpRegistry& r) {
+  r.add_block("flow", [](script::Parser& p, const YAML::Node& v, script::Scenario& s) {
+    script::Fields f =
+        p.fields(v, "flow",
+                 {"transport", "mode", "bytes", "chunk", "highWaterMark", "objectMode",
+                  "transforms", "peer_rate", "fail", "max_buffered", "report_after_ms"});
+    Config c;
+    c.transport = pick(p, f, "transport", kTransports, Transport::memory);
+    c.mode = pick(p, f, "mode", kModes, Mode::pipeline);
+    c.bytes = static_cast<std::uint64_t>(f.integer("bytes", 1, std::int64_t{1} << 40));
+    c.chunk = static_cast<std::uint64_t>(f.integer("chunk", 1, 16 << 20, 65536));
+    if (f.has("highWaterMark")) {
+      c.hwm = static_cast<std::uint64_t>(f.integer("highWaterMark", 1, std::int64_t{1} << 30));
+    }
+    if (f.has("objectMode")) {
+      const std::string b = f.string("objectMode");
+      if (b != "true" && b != "false")
+        p.fail(f.get("objectMode"), "`objectMode` must be true or false");
+      c.object_mode = b == "true";
+    }
+    if (c.object_mode && c.transport != Transport::memory) {
+      p.fail(f.get("objectMode"),
+             "objectMode carries objects, not bytes: only `transport: memory`");
+    }
+    if (f.has("transforms")) {
+      const YAML::Node list = f.get("transforms");
+      if (!list.IsSequence()) p.fail(list, "`transforms` of `flow` must be a list");
+      if (list.size() > 3) p.fail(list, "`transforms` of `flow` takes at most 3 transforms");
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const YAML::Node item = list[i];
+        if (item.IsNull()) {
+          c.transforms.push_back({});
+          continue;
+        }
+        script::Fields tf = p.fields(item, "transform", {"rate", "work_us"});
+        TransformCfg t;
+        t.rate = static_cast<std::uint64_t>(tf.integer("rate", 0, std::int64_t{1} << 40, 0));
+        t.work_us = tf.integer("work_us", 0, 100'000, 0);
+        c.transforms.push_back(t);
+      }
+    }
+    c.peer_rate = static_cast<std::uint64_t>(f.integer("peer_rate", 0, std::int64_t{1} << 40, 0));
+    if (f.has("fail")) {
+      script::Fields ff = p.fields(f.get("fail"), "fail", {"stage", "at"});
+      const YAML::Node at = ff.get("stage");
+      c.fail_stage = ff.string("stage");
+      std::string stages;
+      bool ok = c.fail_stage == "sink";
+      for (std::size_t i = 0; i < c.transforms.size(); ++i) {
+        const std::string t = fmt::format("t{}", i + 1);
+        ok = ok || c.fail_stage == t;
+        stages += t + ", ";
+      }
+      if (!ok) {
+        p.fail(at, fmt::format("`stage` of `fail` must be one of {}sink; got '{}'", stages,
+                               c.fail_stage));
+      }
+      c.fail_at = static_cast<std::uint64_t>(ff.integer("at", 1, 1'000'000));
+    }
+    if (f.has("max_buffered")) {
+      c.max_buffered =
+          static_cast<std::uint64_t>(f.integer("max_buffered", 1, std::int64_t{1} << 40));
+    }
+    c.report_after_ms = f.number_in("report_after_ms", 1, 10'000, 50);
+    // Objects are counted, not sized: the chunk size is the object's payload.
+    auto op = std::make_unique<FlowOp>(std::move(c));
+    const auto loc = p.loc(v);
+    op->line = loc.line;
+    op->col = loc.col;
+    op->site = p.register_site(op.get());
+    s.main.push_back(std::move(op));
+  });
+}
+
+}  // namespace nodelab::streams

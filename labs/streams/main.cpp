@@ -1,0 +1,32 @@
+// lab-streams: Node's stream backpressure, exactly, over memory, a real OS pipe and TCP.
+//
+// The mechanism: lib/internal/streams/{writable,readable,transform,pipeline}.js count what
+// each stream buffers (`length`) against its highWaterMark. write() returns false once the
+// buffer reaches it and 'drain' fires when it empties; push() returns false at the mark and
+// only one _read is outstanding. A producer that honours those signals holds memory to a
+// highWaterMark per stage; one that ignores them buffers everything it produces.
+// The model is labs/streams/stream.hpp; the `flow` block with its transports is
+// labs/streams/flow.cpp.
+
+#include "cli/lab_main.hpp"
+#include "streams/world.hpp"
+
+int main(int argc, char** argv) {
+  nodelab::cli::LabSpec spec;
+  spec.id = "streams";
+  spec.summary = "Node's stream backpressure, exactly, over memory, a real pipe and TCP";
+  spec.headline = "honor-backpressure";
+  spec.make_registry = [] { return nodelab::streams::registry(); };
+  spec.collect_metrics = [](nodelab::script::Interpreter& interp,
+                            nodelab::metrics::MetricSet& out) {
+    interp.extension<nodelab::streams::World>().collect(out);
+  };
+  spec.default_max_memory_mib = 512;
+  spec.compare_in_children = true;
+  spec.compare_columns = {
+      {"buffered", "peak", "flow.bufferedPeak"}, {"sink wl", "peak", "sink.writableLengthPeak"},
+      {"false", "", "flow.writeFalse"},          {"paused", "ms", "flow.paused_ms"},
+      {"MB/s", "", "flow.throughput_MBps"},      {"rss peak", "", "memory.rssPeak_bytes"},
+      {"total", "ms", "loop.total_ms"}};
+  return nodelab::cli::run_lab(spec, argc, argv);
+}

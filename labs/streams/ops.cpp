@@ -1,0 +1,965 @@
+// The streams lab's ops (scenarios/streams/README.md) and their Node.js twins: streams
+// named in the scenario, created by `readable`, `writable` and `transform`, driven by
+// `write`, `end`, `read`, `resume`, `pause`, `pipe`, `pipeline`, `pump`, observed by `on`
+// and `inspect`.
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "runtime/js_number.hpp"
+#include "script/parser.hpp"
+#include "script/scenario.hpp"
+#include "script/shared_ops.hpp"
+#include "script/twin.hpp"
+#include "streams/world.hpp"
+
+namespace nodelab::streams {
+
+namespace {
+
+using script::Body;
+using script::BodyKind;
+using script::Exec;
+using script::Fields;
+using script::Flow;
+using script::Parser;
+using script::TwinWriter;
+
+enum class Kind : std::uint8_t { readable, writable, transform };
+constexpr std::string_view kKindNames[] = {"readable", "writable", "transform"};
+
+// Streams declared so far in file order: a use must follow the op that creates the stream.
+struct Names {
+  std::map<std::string, std::pair<Kind, int>> kinds;  // name -> kind, line
+};
+std::shared_ptr<Names> names_of(Parser& p) {
+  auto& slot = p.scenario().blocks["streams.names"];
+  if (!slot.has_value()) slot = std::make_shared<Names>();
+  return std::any_cast<std::shared_ptr<Names>>(slot);
+}
+
+void use_stream_module(TwinWriter& w) {
+  w.require("stream", "const { Readable, Writable, Transform, pipeline } = require('stream');");
+  w.helper("S", "const S = {};");
+}
+
+// How an asynchronous step of a stream completes: `_write`'s callback, `_read`'s push,
+// `_transform`'s callback.
+enum class Completion : std::uint8_t { sync, next_tick, immediate, timeout };
+constexpr std::string_view kCompletionNames[] = {"sync", "nextTick", "immediate", "timeout"};
+
+struct Timing {
+  Completion how = Completion::immediate;
+  double ms = 0;
+
+  void schedule(runtime::Runtime& rt, runtime::Task fn, runtime::Site site) const {
+    switch (how) {
+      case Completion::sync:
+        fn();
+        break;
+      case Completion::next_tick:
+        rt.next_tick(std::move(fn), site);
+        break;
+      case Completion::immediate:
+        rt.set_immediate(std::move(fn), site);
+        break;
+      case Completion::timeout:
+        rt.set_timeout(ms, std::move(fn), site);
+        break;
+    }
+  }
+  // `CALL` run as scheduled, in JavaScript.
+  std::string js(const std::string& call) const {
+    switch (how) {
+      case Completion::sync:
+        return call + ";";
+      case Completion::next_tick:
+        return "process.nextTick(() => " + call + ");";
+      case Completion::immediate:
+        return "setImmediate(() => " + call + ");";
+      case Completion::timeout:
+        return "setTimeout(() => " + call + ", " + runtime::js_number_to_string(ms) + ");";
+    }
+    return call;
+  }
+};
+
+Timing timing_field(Parser& p, Fields& f, const std::string& key, Completion fallback) {
+  Timing t;
+  t.how = fallback;
+  if (f.has(key)) {
+    const std::string v = f.string(key);
+    const auto* it = std::find(std::begin(kCompletionNames), std::end(kCompletionNames), v);
+    if (it == std::end(kCompletionNames)) {
+      p.fail(f.get(key),
+             fmt::format("`{}` must be sync, nextTick, immediate or timeout; got '{}'", key, v));
+    }
+    t.how = static_cast<Completion>(it - std::begin(kCompletionNames));
+  }
+  if (t.how == Completion::timeout) {
+    t.ms = f.number_in("ms", 0, 10'000, 1);
+  } else if (f.has("ms")) {
+    p.fail(f.get("ms"), fmt::format("`ms` applies only to `{}: timeout`", key));
+  }
+  return t;
+}
+
+std::string new_stream_name(Parser& p, Fields& f, Kind kind) {
+  const YAML::Node at = f.get("name");
+  std::string name = f.identifier("name");
+  if (name == "S" || name == "Readable" || name == "Writable" || name == "Transform" ||
+      name == "pipeline") {
+    p.fail(at, fmt::format("`name` '{}' is taken by the twin", name));
+  }
+  auto names = names_of(p);
+  const auto it = names->kinds.find(name);
+  if (it != names->kinds.end()) {
+    p.fail(at, fmt::format("stream '{}' is already created at line {}", name, it->second.second));
+  }
+  names->kinds[name] = {kind, p.loc(at).line};
+  return name;
+}
+
+// A stream an op uses: created by an earlier op, of a kind that has the side it needs.
+std::string stream_field(Parser& p, Fields& f, std::string_view key, bool need_readable,
+                         bool need_writable, std::string_view op) {
+  const YAML::Node at = f.get(key);
+  std::string name = f.identifier(key);
+  auto names = names_of(p);
+  const auto it = names->kinds.find(name);
+  if (it == names->kinds.end()) {
+    p.fail(at, fmt::format("no earlier op creates a stream named '{}'", name));
+  }
+  const Kind k = it->second.first;
+  if (need_readable && k == Kind::writable) {
+    p.fail(at, fmt::format("`{}` needs a readable stream; '{}' is a writable", op, name));
+  }
+  if (need_writable && k == Kind::readable) {
+    p.fail(at, fmt::format("`{}` needs a writable stream; '{}' is a readable", op, name));
+  }
+  return name;
+}
+
+struct HwmField {
+  std::optional<std::int64_t> value;
+  std::string js() const {
+    return value ? fmt::format("highWaterMark: {}, ", *value) : std::string();
+  }
+};
+HwmField hwm_field(Fields& f) {
+  HwmField h;
+  if (f.has("highWaterMark")) h.value = f.integer("highWaterMark", 0, std::int64_t{1} << 30);
+  return h;
+}
+
+// ---- writable ----
+
+struct WritableSpec {
+  std::string name;
+  HwmField hwm;
+  bool object_mode = false;
+  Timing complete;
+  std::int64_t fail_at = 0;  // the n-th _write calls back with an error (0: never)
+};
+
+class WritableOp final : public script::Op {
+ public:
+  explicit WritableOp(WritableSpec s) : s_(std::move(s)) {}
+  std::string_view name() const override { return "writable"; }
+  Flow run(const Exec& ex) const override {
+    StreamOptions o;
+    o.writable = true;
+    o.object_mode = s_.object_mode;
+    if (s_.hwm.value) o.high_water_mark = static_cast<std::size_t>(*s_.hwm.value);
+    auto st = Stream::make(ex.rt, s_.name, o);
+    auto writes = std::make_shared<std::int64_t>(0);
+    const runtime::Site where = site;
+    st->write_impl = [spec = s_, writes, where](Stream& s, const Chunk&, Callback cb) {
+      const bool fail = ++*writes == spec.fail_at;
+      MaybeError err;
+      if (fail) err = JsError{"Error", "", spec.name + " failed"};
+      spec.complete.schedule(
+          s.rt(), [cb, err] { cb(err); }, where);
+    };
+    ex.interp.extension<World>().add(s_.name, st);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    w.open("{");
+    w.line("let writes = 0;");
+    w.open(fmt::format("S.{} = new Writable({{ {}{}write(chunk, encoding, cb) {{", s_.name,
+                       s_.hwm.js(), s_.object_mode ? "objectMode: true, " : ""));
+    if (s_.fail_at > 0) {
+      w.line(fmt::format("const err = ++writes === {} ? new Error({}) : null;", s_.fail_at,
+                         script::js_string(s_.name + " failed")));
+      w.line(s_.complete.js("cb(err)"));
+    } else {
+      w.line(s_.complete.js("cb()"));
+    }
+    w.close("} });");
+    w.close("}");
+  }
+  std::string describe() const override { return "new Writable " + s_.name; }
+
+ private:
+  WritableSpec s_;
+};
+
+// ---- readable ----
+
+struct ReadableSpec {
+  std::string name;
+  HwmField hwm;
+  bool object_mode = false;
+  Timing push;               // when _read pushes
+  std::int64_t chunk = 4;    // bytes per push
+  std::int64_t chunks = -1;  // then push(null); -1: never ends
+  bool log_reads = false;
+};
+
+class ReadableOp final : public script::Op {
+ public:
+  explicit ReadableOp(ReadableSpec s) : s_(std::move(s)) {}
+  std::string_view name() const override { return "readable"; }
+  Flow run(const Exec& ex) const override {
+    StreamOptions o;
+    o.readable = true;
+    o.object_mode = s_.object_mode;
+    if (s_.hwm.value) o.high_water_mark = static_cast<std::size_t>(*s_.hwm.value);
+    auto st = Stream::make(ex.rt, s_.name, o);
+    struct Counters {
+      std::int64_t reads = 0, pushed = 0;
+    };
+    auto c = std::make_shared<Counters>();
+    const runtime::Site where = site;
+    std::weak_ptr<Stream> ws = st;
+    st->read_impl = [spec = s_, c, where, ws](Stream& s, std::size_t size) {
+      const std::int64_t n = ++c->reads;
+      spec.push.schedule(
+          s.rt(),
+          [spec, c, ws, n, size] {
+            auto self = ws.lock();
+            if (!self) return;
+            if (spec.chunks >= 0 && c->pushed == spec.chunks) {
+              self->push(std::nullopt);
+              if (spec.log_reads) {
+                self->rt().log(
+                    fmt::format("{}._read #{} (size {}): push(null)", spec.name, n, size));
+              }
+              return;
+            }
+            ++c->pushed;
+            const bool ok = self->push(Chunk::alloc(static_cast<std::size_t>(spec.chunk)));
+            if (spec.log_reads) {
+              self->rt().log(fmt::format(
+                  "{}._read #{} (size {}): push({}) -> {}, readableLength={}", spec.name, n, size,
+                  spec.object_mode ? std::string("object") : fmt::format("{} bytes", spec.chunk),
+                  ok, self->readable_length()));
+            }
+          },
+          where);
+    };
+    ex.interp.extension<World>().add(s_.name, st);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    w.open("{");
+    w.line("let reads = 0, pushed = 0;");
+    w.open(fmt::format("S.{} = new Readable({{ {}{}read(size) {{", s_.name, s_.hwm.js(),
+                       s_.object_mode ? "objectMode: true, " : ""));
+    w.line("const n = ++reads;");
+    w.open("const go = () => {");
+    if (s_.chunks >= 0) {
+      w.open(fmt::format("if (pushed === {}) {{", s_.chunks));
+      w.line("this.push(null);");
+      if (s_.log_reads) {
+        w.line(fmt::format("console.log({} + n + ' (size ' + size + '): push(null)');",
+                           script::js_string(s_.name + "._read #")));
+      }
+      w.line("return;");
+      w.close("}");
+    }
+    w.line("pushed++;");
+    w.line(fmt::format("const ok = this.push({});",
+                       s_.object_mode ? fmt::format("{{ bytes: {} }}", s_.chunk)
+                                      : fmt::format("Buffer.alloc({})", s_.chunk)));
+    if (s_.log_reads) {
+      w.line(fmt::format(
+          "console.log({} + n + ' (size ' + size + '): push({}) -> ' + ok + ', readableLength=' + "
+          "this.readableLength);",
+          script::js_string(s_.name + "._read #"),
+          s_.object_mode ? std::string("object") : fmt::format("{} bytes", s_.chunk)));
+    }
+    w.close("};");
+    w.line(s_.push.js("go()"));
+    w.close("} });");
+    w.close("}");
+  }
+  std::string describe() const override { return "new Readable " + s_.name; }
+
+ private:
+  ReadableSpec s_;
+};
+
+// ---- transform ----
+
+struct TransformSpec {
+  std::string name;
+  HwmField hwm;
+  bool object_mode = false;
+  Timing complete;
+  std::int64_t fail_at = 0;
+};
+
+class TransformOp final : public script::Op {
+ public:
+  explicit TransformOp(TransformSpec s) : s_(std::move(s)) {}
+  std::string_view name() const override { return "transform"; }
+  Flow run(const Exec& ex) const override {
+    StreamOptions o;
+    o.transform = true;
+    o.object_mode = s_.object_mode;
+    if (s_.hwm.value) o.high_water_mark = static_cast<std::size_t>(*s_.hwm.value);
+    auto st = Stream::make(ex.rt, s_.name, o);
+    auto calls = std::make_shared<std::int64_t>(0);
+    const runtime::Site where = site;
+    st->transform_impl = [spec = s_, calls, where](
+                             Stream& s, const Chunk& chunk,
+                             std::function<void(MaybeError, std::optional<Chunk>)> cb) {
+      const bool fail = ++*calls == spec.fail_at;
+      spec.complete.schedule(
+          s.rt(),
+          [cb, chunk, fail, name = spec.name] {
+            if (fail) {
+              cb(JsError{"Error", "", name + " failed"}, std::nullopt);
+            } else {
+              cb(std::nullopt, chunk);
+            }
+          },
+          where);
+    };
+    ex.interp.extension<World>().add(s_.name, st);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    w.open("{");
+    w.line("let calls = 0;");
+    w.open(fmt::format("S.{} = new Transform({{ {}{}transform(chunk, encoding, cb) {{", s_.name,
+                       s_.hwm.js(), s_.object_mode ? "objectMode: true, " : ""));
+    if (s_.fail_at > 0) {
+      w.line(fmt::format("const fail = ++calls === {};", s_.fail_at));
+      w.line(s_.complete.js(fmt::format("(fail ? cb(new Error({})) : cb(null, chunk))",
+                                        script::js_string(s_.name + " failed"))));
+    } else {
+      w.line(s_.complete.js("cb(null, chunk)"));
+    }
+    w.close("} });");
+    w.close("}");
+  }
+  std::string describe() const override { return "new Transform " + s_.name; }
+
+ private:
+  TransformSpec s_;
+};
+
+// ---- write / end / destroy / read / resume / pause ----
+
+class WriteOp final : public script::Op {
+ public:
+  WriteOp(std::string stream, std::int64_t bytes, bool object, bool log)
+      : stream_(std::move(stream)), bytes_(bytes), object_(object), log_(log) {}
+  std::string_view name() const override { return "write"; }
+  Flow run(const Exec& ex) const override {
+    Stream& s = ex.interp.extension<World>().get(stream_);
+    const bool ok = s.write(Chunk::alloc(static_cast<std::size_t>(bytes_)));
+    if (log_) {
+      ex.rt.log(fmt::format("{}.write({}) -> {}, writableLength={}", stream_, what(), ok,
+                            s.writable_length()));
+    }
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    const std::string arg =
+        object_ ? fmt::format("{{ bytes: {} }}", bytes_) : fmt::format("Buffer.alloc({})", bytes_);
+    if (!log_) {
+      w.line(fmt::format("S.{}.write({});", stream_, arg));
+      return;
+    }
+    w.line(
+        fmt::format("{{ const ok = S.{}.write({}); console.log({} + ok + ', writableLength=' + "
+                    "S.{}.writableLength); }}",
+                    stream_, arg,
+                    script::js_string(fmt::format("{}.write({}) -> ", stream_, what())), stream_));
+  }
+  std::string describe() const override { return fmt::format("{}.write({})", stream_, what()); }
+
+ private:
+  std::string what() const { return object_ ? "object" : fmt::format("{} bytes", bytes_); }
+  std::string stream_;
+  std::int64_t bytes_;
+  bool object_;
+  bool log_;
+};
+
+enum class Simple : std::uint8_t { end, resume, pause, destroy, unpipe_all };
+constexpr std::string_view kSimpleNames[] = {"end", "resume", "pause", "destroy", "unpipe"};
+
+class SimpleOp final : public script::Op {
+ public:
+  SimpleOp(Simple what, std::string stream, std::optional<std::string> error)
+      : what_(what), stream_(std::move(stream)), error_(std::move(error)) {}
+  std::string_view name() const override { return kSimpleNames[static_cast<int>(what_)]; }
+  Flow run(const Exec& ex) const override {
+    Stream& s = ex.interp.extension<World>().get(stream_);
+    switch (what_) {
+      case Simple::end:
+        s.end();
+        break;
+      case Simple::resume:
+        s.resume();
+        break;
+      case Simple::pause:
+        s.pause();
+        break;
+      case Simple::destroy:
+        s.destroy(error_ ? MaybeError(JsError{"Error", "", *error_}) : std::nullopt);
+        break;
+      case Simple::unpipe_all:
+        s.unpipe();
+        break;
+    }
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    const std::string arg = error_ ? "new Error(" + script::js_string(*error_) + ")" : "";
+    w.line(fmt::format("S.{}.{}({});", stream_, name(), arg));
+  }
+  std::string describe() const override { return fmt::format("{}.{}()", stream_, name()); }
+
+ private:
+  Simple what_;
+  std::string stream_;
+  std::optional<std::string> error_;
+};
+
+class ReadOp final : public script::Op {
+ public:
+  ReadOp(std::string stream, std::optional<std::int64_t> size, bool object)
+      : stream_(std::move(stream)), size_(size), object_(object) {}
+  std::string_view name() const override { return "read"; }
+  Flow run(const Exec& ex) const override {
+    Stream& s = ex.interp.extension<World>().get(stream_);
+    auto c =
+        s.read(size_ ? std::optional<std::size_t>(static_cast<std::size_t>(*size_)) : std::nullopt);
+    std::string got = !c ? "null" : object_ ? "object" : fmt::format("{} bytes", c->length);
+    ex.rt.log(fmt::format("{}.read({}) -> {}, readableLength={}", stream_,
+                          size_ ? std::to_string(*size_) : "", got, s.readable_length()));
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    const std::string got = object_ ? "(c === null ? 'null' : 'object')"
+                                    : "(c === null ? 'null' : c.length + ' bytes')";
+    w.line(
+        fmt::format("{{ const c = S.{}.read({}); console.log({} + {} + ', readableLength=' + "
+                    "S.{}.readableLength); }}",
+                    stream_, size_ ? std::to_string(*size_) : "",
+                    script::js_string(fmt::format("{}.read({}) -> ", stream_,
+                                                  size_ ? std::to_string(*size_) : "")),
+                    got, stream_));
+  }
+
+ private:
+  std::string stream_;
+  std::optional<std::int64_t> size_;
+  bool object_;
+};
+
+// ---- on ----
+
+constexpr std::string_view kEvents[] = {"data",  "drain",  "finish",    "end",
+                                        "close", "error",  "pause",     "resume",
+                                        "pipe",  "unpipe", "prefinish", "readable"};
+
+class OnOp final : public script::Op {
+ public:
+  OnOp(std::string stream, std::string event, std::optional<std::string> log, Body then,
+       bool object, bool once)
+      : stream_(std::move(stream)),
+        event_(std::move(event)),
+        log_(std::move(log)),
+        then_(std::move(then)),
+        object_(object),
+        once_(once) {}
+  std::string_view name() const override { return once_ ? "once" : "on"; }
+  Flow run(const Exec& ex) const override {
+    Stream& s = ex.interp.extension<World>().get(stream_);
+    runtime::Task body = ex.callback(then_);
+    runtime::Runtime& rt = ex.rt;
+    auto fn = [&rt, body, log = log_, event = event_, object = object_](const EventArgs& a) {
+      if (log) {
+        std::string text = *log;
+        if (event == "data" && a.chunk != nullptr) {
+          text += object ? ": object" : fmt::format(": {} bytes", a.chunk->length);
+        } else if (event == "error" && a.error != nullptr) {
+          text += ": " + a.error->message;
+        }
+        rt.log(std::move(text));
+      }
+      body();
+    };
+    if (once_) {
+      s.once(event_, fn);
+    } else {
+      s.on(event_, fn);
+    }
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    const std::string param = event_ == "data" ? "chunk" : event_ == "error" ? "err" : "";
+    w.open(
+        fmt::format("S.{}.{}({}, ({}) => {{", stream_, name(), script::js_string(event_), param));
+    if (log_) {
+      std::string expr = script::js_string(*log_);
+      if (event_ == "data") {
+        expr += object_ ? " + ': object'" : " + ': ' + chunk.length + ' bytes'";
+      } else if (event_ == "error") {
+        expr += " + ': ' + err.message";
+      }
+      w.line("console.log(" + expr + ");");
+    }
+    w.body(then_);
+    w.close("});");
+  }
+  std::string describe() const override {
+    return fmt::format("{}.{}('{}')", stream_, name(), event_);
+  }
+
+ private:
+  std::string stream_, event_;
+  std::optional<std::string> log_;
+  Body then_;
+  bool object_;
+  bool once_;
+};
+
+// ---- inspect ----
+
+class InspectOp final : public script::Op {
+ public:
+  InspectOp(std::string stream, Kind kind) : stream_(std::move(stream)), kind_(kind) {}
+  std::string_view name() const override { return "inspect"; }
+  Flow run(const Exec& ex) const override {
+    Stream& s = ex.interp.extension<World>().get(stream_);
+    std::string text = stream_ + ":";
+    if (kind_ != Kind::readable) {
+      text += fmt::format(" writableLength={} writableNeedDrain={} writableFinished={}",
+                          s.writable_length(), s.writable_need_drain(), s.writable_finished());
+    }
+    if (kind_ != Kind::writable) {
+      const auto f = s.readable_flowing();
+      text +=
+          fmt::format(" readableLength={} readableFlowing={} readableEnded={}", s.readable_length(),
+                      f ? (*f ? "true" : "false") : "null", s.readable_ended());
+    }
+    text += fmt::format(" destroyed={}", s.destroyed());
+    ex.rt.log(std::move(text));
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    std::string expr = script::js_string(stream_ + ":");
+    const std::string s = "S." + stream_;
+    if (kind_ != Kind::readable) {
+      expr += fmt::format(
+          " + ' writableLength=' + {0}.writableLength + ' writableNeedDrain=' + "
+          "{0}.writableNeedDrain + ' writableFinished=' + {0}.writableFinished",
+          s);
+    }
+    if (kind_ != Kind::writable) {
+      expr += fmt::format(
+          " + ' readableLength=' + {0}.readableLength + ' readableFlowing=' + "
+          "{0}.readableFlowing + ' readableEnded=' + {0}.readableEnded",
+          s);
+    }
+    expr += fmt::format(" + ' destroyed=' + {}.destroyed", s);
+    w.line("console.log(" + expr + ");");
+  }
+
+ private:
+  std::string stream_;
+  Kind kind_;
+};
+
+// ---- pipe / pipeline ----
+
+class PipeOp final : public script::Op {
+ public:
+  PipeOp(std::string from, std::string to) : from_(std::move(from)), to_(std::move(to)) {}
+  std::string_view name() const override { return "pipe"; }
+  Flow run(const Exec& ex) const override {
+    World& w = ex.interp.extension<World>();
+    w.get(from_).pipe(w.get(to_));
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    w.line(fmt::format("S.{}.pipe(S.{});", from_, to_));
+  }
+  std::string describe() const override { return fmt::format("{}.pipe({})", from_, to_); }
+
+ private:
+  std::string from_, to_;
+};
+
+class PipelineOp final : public script::Op {
+ public:
+  PipelineOp(std::vector<std::string> streams, Body then)
+      : streams_(std::move(streams)), then_(std::move(then)) {}
+  std::string_view name() const override { return "pipeline"; }
+  Flow run(const Exec& ex) const override {
+    World& w = ex.interp.extension<World>();
+    std::vector<StreamRef> refs;
+    for (const auto& n : streams_)
+      refs.push_back(w.ref(n));
+    runtime::Task body = ex.callback(then_);
+    runtime::Runtime& rt = ex.rt;
+    pipeline(refs, [&rt, body](const MaybeError& err) {
+      rt.log("pipeline callback: error=" + (err ? err->message : std::string("none")));
+      body();
+    });
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    std::string args;
+    for (const auto& n : streams_)
+      args += "S." + n + ", ";
+    w.open(fmt::format("pipeline({}(err) => {{", args));
+    w.line("console.log('pipeline callback: error=' + (err ? err.message : 'none'));");
+    w.body(then_);
+    w.close("});");
+  }
+
+ private:
+  std::vector<std::string> streams_;
+  Body then_;
+};
+
+// ---- pump ----
+// The canonical backpressure loop: write until write() returns false, wait for 'drain',
+// continue; end() once the last chunk is written and, if that write returned false, drained
+// (no 'drain' is emitted while ending). Logs one summary line just before end().
+
+class PumpOp final : public script::Op {
+ public:
+  PumpOp(std::string stream, std::int64_t chunks, std::int64_t bytes)
+      : stream_(std::move(stream)), chunks_(chunks), bytes_(bytes) {}
+  std::string_view name() const override { return "pump"; }
+  Flow run(const Exec& ex) const override {
+    StreamRef s = ex.interp.extension<World>().ref(stream_);
+    struct State {
+      std::int64_t i = 0, falses = 0, drains = 0;
+    };
+    auto st = std::make_shared<State>();
+    auto step = std::make_shared<std::function<void()>>();
+    std::weak_ptr<Stream> ws = s;
+    *step = [st, ws, chunks = chunks_, bytes = bytes_, name = stream_] {
+      auto w = ws.lock();
+      if (!w) return;
+      while (st->i < chunks) {
+        ++st->i;
+        if (!w->write(Chunk::alloc(static_cast<std::size_t>(bytes)))) {
+          ++st->falses;
+          return;  // continue on 'drain' (after the last chunk too: then end())
+        }
+      }
+      w->rt().log(
+          fmt::format("pump {}: {} writes, write() returned false {} times, 'drain' "
+                      "emitted {} times",
+                      name, chunks, st->falses, st->drains));
+      w->end();
+    };
+    // The drain listener holds `step`; `step` holds only a weak reference to the stream.
+    s->on("drain", [st, step](const EventArgs&) {
+      ++st->drains;
+      (*step)();
+    });
+    (*step)();
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    const std::string s = "S." + stream_;
+    w.open("{");
+    w.line("let i = 0, falses = 0, drains = 0;");
+    w.open("const step = () => {");
+    w.open(fmt::format("while (i < {}) {{", chunks_));
+    w.line("i++;");
+    w.line(fmt::format("if (!{}.write(Buffer.alloc({}))) {{ falses++; return; }}", s, bytes_));
+    w.close("}");
+    w.line(fmt::format(
+        "console.log({} + falses + ' times, \\'drain\\' emitted ' + drains + ' times');",
+        script::js_string(
+            fmt::format("pump {}: {} writes, write() returned false ", stream_, chunks_))));
+    w.line(s + ".end();");
+    w.close("};");
+    w.line(fmt::format("{}.on('drain', () => {{ drains++; step(); }});", s));
+    w.line("step();");
+    w.close("}");
+  }
+  std::string describe() const override { return fmt::format("pump {} x{}", stream_, chunks_); }
+
+ private:
+  std::string stream_;
+  std::int64_t chunks_, bytes_;
+};
+
+bool object_mode_of(Parser& p, const std::string& name) {
+  auto names = names_of(p);
+  auto& objects = p.scenario().blocks["streams.objects"];
+  if (!objects.has_value()) return false;
+  auto set = std::any_cast<std::shared_ptr<std::map<std::string, bool>>>(objects);
+  const auto it = set->find(name);
+  return it != set->end() && it->second;
+}
+void set_object_mode(Parser& p, const std::string& name, bool object) {
+  auto& objects = p.scenario().blocks["streams.objects"];
+  if (!objects.has_value()) objects = std::make_shared<std::map<std::string, bool>>();
+  (*std::any_cast<std::shared_ptr<std::map<std::string, bool>>>(objects))[name] = object;
+}
+
+Kind kind_of(Parser& p, const std::string& name) {
+  return names_of(p)->kinds.at(name).first;
+}
+
+}  // namespace
+
+void add_flow_block(script::OpRegistry& r);  // flow.cpp
+
+script::OpRegistry registry() {
+  script::OpRegistry r = script::shared_registry("streams");
+  r.add_metrics(World::metric_table());
+
+  r.add(
+      "writable",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "writable",
+                            {"name", "highWaterMark", "objectMode", "complete", "ms", "fail_at"});
+        WritableSpec s;
+        s.name = new_stream_name(p, f, Kind::writable);
+        s.hwm = hwm_field(f);
+        s.object_mode = f.has("objectMode") && f.string("objectMode") == "true";
+        if (f.has("objectMode") && f.string("objectMode") != "true" &&
+            f.string("objectMode") != "false") {
+          p.fail(f.get("objectMode"), "`objectMode` must be true or false");
+        }
+        s.complete = timing_field(p, f, "complete", Completion::immediate);
+        s.fail_at = f.integer("fail_at", 0, 1'000'000, 0);
+        set_object_mode(p, s.name, s.object_mode);
+        return std::make_unique<WritableOp>(std::move(s));
+      },
+      "S.NAME = new Writable({highWaterMark, objectMode, write: cb after `complete`})");
+  r.add(
+      "readable",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(
+            v, "readable",
+            {"name", "highWaterMark", "objectMode", "push", "ms", "chunk", "chunks", "log_reads"});
+        ReadableSpec s;
+        s.name = new_stream_name(p, f, Kind::readable);
+        s.hwm = hwm_field(f);
+        s.object_mode = f.has("objectMode") && f.string("objectMode") == "true";
+        if (f.has("objectMode") && f.string("objectMode") != "true" &&
+            f.string("objectMode") != "false") {
+          p.fail(f.get("objectMode"), "`objectMode` must be true or false");
+        }
+        s.push = timing_field(p, f, "push", Completion::sync);
+        s.chunk = f.integer("chunk", 1, 16 << 20, 4);
+        s.chunks = f.integer("chunks", -1, 1'000'000, -1);
+        if (f.has("log_reads")) {
+          const std::string b = f.string("log_reads");
+          if (b != "true" && b != "false")
+            p.fail(f.get("log_reads"), "`log_reads` must be true or false");
+          s.log_reads = b == "true";
+        }
+        set_object_mode(p, s.name, s.object_mode);
+        return std::make_unique<ReadableOp>(std::move(s));
+      },
+      "S.NAME = new Readable({highWaterMark, objectMode, read: push `chunk` bytes after `push`})");
+  r.add(
+      "transform",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "transform",
+                            {"name", "highWaterMark", "objectMode", "complete", "ms", "fail_at"});
+        TransformSpec s;
+        s.name = new_stream_name(p, f, Kind::transform);
+        s.hwm = hwm_field(f);
+        s.object_mode = f.has("objectMode") && f.string("objectMode") == "true";
+        if (f.has("objectMode") && f.string("objectMode") != "true" &&
+            f.string("objectMode") != "false") {
+          p.fail(f.get("objectMode"), "`objectMode` must be true or false");
+        }
+        s.complete = timing_field(p, f, "complete", Completion::immediate);
+        s.fail_at = f.integer("fail_at", 0, 1'000'000, 0);
+        set_object_mode(p, s.name, s.object_mode);
+        return std::make_unique<TransformOp>(std::move(s));
+      },
+      "S.NAME = new Transform({highWaterMark, objectMode, transform: pass the chunk on after "
+      "`complete`})");
+  r.add(
+      "write",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "write", {"stream", "bytes", "log"});
+        std::string s = stream_field(p, f, "stream", false, true, "write");
+        const std::int64_t bytes = f.integer("bytes", 0, 64 << 20, 4);
+        bool log = true;
+        if (f.has("log")) {
+          const std::string b = f.string("log");
+          if (b != "true" && b != "false") p.fail(f.get("log"), "`log` must be true or false");
+          log = b == "true";
+        }
+        const bool object = object_mode_of(p, s);
+        return std::make_unique<WriteOp>(std::move(s), bytes, object, log);
+      },
+      "S.NAME.write(Buffer.alloc(bytes)); logs the return value and writableLength");
+  for (int k = 0; k < 5; ++k) {
+    const auto what = static_cast<Simple>(k);
+    const std::string name(kSimpleNames[k]);
+    r.add(
+        name,
+        [what, name](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+          const bool has_error = what == Simple::destroy;
+          Fields f =
+              has_error ? p.fields(v, name, {"stream", "error"}) : p.fields(v, name, {"stream"});
+          const bool readable =
+              what == Simple::resume || what == Simple::pause || what == Simple::unpipe_all;
+          const bool writable = what == Simple::end;
+          std::string s = stream_field(p, f, "stream", readable, writable, name);
+          std::optional<std::string> error;
+          if (has_error && f.has("error")) error = f.string("error");
+          return std::make_unique<SimpleOp>(what, std::move(s), std::move(error));
+        },
+        fmt::format("S.NAME.{}()", name));
+  }
+  r.add(
+      "read",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "read", {"stream", "size"});
+        std::string s = stream_field(p, f, "stream", true, false, "read");
+        std::optional<std::int64_t> size;
+        if (f.has("size")) size = f.integer("size", 0, 1 << 30);
+        const bool object = object_mode_of(p, s);
+        return std::make_unique<ReadOp>(std::move(s), size, object);
+      },
+      "S.NAME.read([size]); logs what it returned and readableLength");
+  for (const bool once : {false, true}) {
+    const std::string opname = once ? "once" : "on";
+    r.add(
+        opname,
+        [once, opname](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+          Fields f = p.fields(v, opname, {"stream", "event", "log", "then"});
+          std::string s = stream_field(p, f, "stream", false, false, opname);
+          const YAML::Node ev_at = f.get("event");
+          std::string event = f.string("event");
+          if (std::find(std::begin(kEvents), std::end(kEvents), event) == std::end(kEvents)) {
+            p.fail(ev_at, fmt::format("`event` '{}' is not a stream event (data, drain, finish, "
+                                      "end, close, error, pause, resume, pipe, unpipe, prefinish, "
+                                      "readable)",
+                                      event));
+          }
+          const Kind k = kind_of(p, s);
+          const bool readable_event = event == "data" || event == "end" || event == "pause" ||
+                                      event == "resume" || event == "readable";
+          const bool writable_event = event == "drain" || event == "finish" || event == "pipe" ||
+                                      event == "unpipe" || event == "prefinish";
+          if ((readable_event && k == Kind::writable) || (writable_event && k == Kind::readable)) {
+            p.fail(ev_at,
+                   fmt::format("a {} never emits '{}'", kKindNames[static_cast<int>(k)], event));
+          }
+          std::optional<std::string> log;
+          if (f.has("log")) log = f.string("log");
+          const bool object = object_mode_of(p, s);
+          return std::make_unique<OnOp>(std::move(s), std::move(event), std::move(log),
+                                        f.body("then", BodyKind::callback), object, once);
+        },
+        fmt::format("S.NAME.{}(event, listener): logs `log` (+ the chunk size or error "
+                    "message), then runs `then`",
+                    opname));
+  }
+  r.add(
+      "inspect",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "inspect", {"stream"});
+        std::string s = stream_field(p, f, "stream", false, false, "inspect");
+        const Kind k = kind_of(p, s);
+        return std::make_unique<InspectOp>(std::move(s), k);
+      },
+      "logs the stream's lengths, needDrain, flowing, ended/finished and destroyed");
+  r.add(
+      "pipe",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "pipe", {"from", "to"});
+        std::string from = stream_field(p, f, "from", true, false, "pipe");
+        std::string to = stream_field(p, f, "to", false, true, "pipe");
+        if (from == to) p.fail(f.get("to"), "a stream cannot be piped into itself");
+        return std::make_unique<PipeOp>(std::move(from), std::move(to));
+      },
+      "S.FROM.pipe(S.TO)");
+  r.add(
+      "pipeline",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "pipeline", {"streams", "then"});
+        const YAML::Node list = f.get("streams");
+        if (!list.IsSequence() || list.size() < 2) {
+          p.fail(list, "`streams` of `pipeline` must list at least two streams");
+        }
+        std::vector<std::string> names;
+        auto declared = names_of(p);
+        for (std::size_t i = 0; i < list.size(); ++i) {
+          const YAML::Node item = list[i];
+          const std::string n = p.identifier(item, "a stream of `pipeline`");
+          const auto it = declared->kinds.find(n);
+          if (it == declared->kinds.end()) {
+            p.fail(item, fmt::format("no earlier op creates a stream named '{}'", n));
+          }
+          const Kind k = it->second.first;
+          if (i + 1 < list.size() && k == Kind::writable) {
+            p.fail(item, fmt::format("'{}' is a writable: only the last stage may be", n));
+          }
+          if (i > 0 && k == Kind::readable) {
+            p.fail(item, fmt::format("'{}' is a readable: only the first stage may be", n));
+          }
+          if (std::find(names.begin(), names.end(), n) != names.end()) {
+            p.fail(item, fmt::format("'{}' appears twice in the pipeline", n));
+          }
+          names.push_back(n);
+        }
+        return std::make_unique<PipelineOp>(std::move(names), f.body("then", BodyKind::callback));
+      },
+      "pipeline(S.A, S.B, ..., cb): logs `pipeline callback: error=...`, then runs `then`");
+  r.add(
+      "pump",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "pump", {"stream", "chunks", "bytes"});
+        std::string s = stream_field(p, f, "stream", false, true, "pump");
+        if (object_mode_of(p, s)) p.fail(f.get("stream"), "`pump` writes bytes: use a byte stream");
+        const std::int64_t chunks = f.integer("chunks", 1, 1'000'000);
+        const std::int64_t bytes = f.integer("bytes", 1, 1 << 20, 4);
+        p.add_expanded(static_cast<double>(chunks), v);
+        return std::make_unique<PumpOp>(std::move(s), chunks, bytes);
+      },
+      "write `chunks` x `bytes` honouring false/'drain', then end(); logs a summary");
+
+  add_flow_block(r);
+  return r;
+}
+
+}  // namespace nodelab::streams

@@ -1,0 +1,1148 @@
+// Node 20's stream accounting (see stream.hpp). Each function names the Node function it
+// follows; comments say where Node's behaviour is surprising.
+
+#include "streams/stream.hpp"
+
+#include <algorithm>
+
+namespace nodelab::streams {
+
+namespace {
+
+JsError err_stream_destroyed(std::string_view method) {
+  return {"Error", "ERR_STREAM_DESTROYED",
+          "Cannot call " + std::string(method) + " after a stream was destroyed"};
+}
+JsError err_write_after_end() {
+  return {"Error", "ERR_STREAM_WRITE_AFTER_END", "write after end"};
+}
+JsError err_push_after_eof() {
+  return {"Error", "ERR_STREAM_PUSH_AFTER_EOF", "stream.push() after EOF"};
+}
+
+}  // namespace
+
+JsError premature_close() {
+  return {"Error", "ERR_STREAM_PREMATURE_CLOSE", "Premature close"};
+}
+
+Chunk Chunk::alloc(std::size_t n, char fill) {
+  return {std::make_shared<std::vector<char>>(n, fill), 0, n};
+}
+
+std::shared_ptr<Stream> Stream::make(runtime::Runtime& rt, std::string name, StreamOptions o) {
+  return std::make_shared<Stream>(rt, std::move(name), o);
+}
+
+Stream::Stream(runtime::Runtime& rt, std::string name, StreamOptions o)
+    : rt_(rt),
+      name_(std::move(name)),
+      object_mode_(o.object_mode),
+      allow_half_open_(o.allow_half_open),
+      transform_(o.transform) {
+  const std::size_t def = o.object_mode ? kDefaultHighWaterMarkObjects : kDefaultHighWaterMarkBytes;
+  if (o.writable || o.transform) {
+    w_ = std::make_unique<WritableState>();
+    w_->high_water_mark = o.writable_high_water_mark.value_or(o.high_water_mark.value_or(def));
+  }
+  if (o.readable || o.transform) {
+    r_ = std::make_unique<ReadableState>();
+    r_->high_water_mark = o.readable_high_water_mark.value_or(o.high_water_mark.value_or(def));
+    // transform.js: `this._readableState.sync = false`.
+    if (o.transform) r_->sync = false;
+  }
+  if (o.transform) {
+    // Transform listens to its own 'prefinish' only when _final is not transform.js's; ours
+    // always is, so _final (flush, push(null)) runs from prefinish().
+    allow_half_open_ = true;
+  }
+}
+
+void Stream::next_tick(std::function<void(Stream&)> fn) {
+  auto self = shared_from_this();
+  rt_.next_tick([self, fn = std::move(fn)] { fn(*self); }, 0);
+}
+
+void Stream::track_lengths() {
+  if (w_) stats.writable_length_peak = std::max(stats.writable_length_peak, w_->length);
+  if (r_) stats.readable_length_peak = std::max(stats.readable_length_peak, r_->length);
+}
+
+// ---------------------------------------------------------------------------------------
+// EventEmitter (lib/events.js): arrays of listeners, emit() calls a copy.
+
+Stream::EventSlot* Stream::slot(std::string_view event, bool create) {
+  for (auto& s : events_) {
+    if (s.event == event) return &s;
+  }
+  if (!create) return nullptr;
+  events_.push_back({std::string(event), {}});
+  return &events_.back();
+}
+
+const Stream::EventSlot* Stream::slot(std::string_view event) const {
+  for (const auto& s : events_) {
+    if (s.event == event) return &s;
+  }
+  return nullptr;
+}
+
+ListenerId Stream::add(std::string_view event, std::function<void(const EventArgs&)> fn, bool once,
+                       bool prepend) {
+  EventSlot* s = slot(event, true);
+  auto l = std::make_shared<Listener>(Listener{next_listener_++, std::move(fn), once});
+  if (prepend) {
+    s->listeners.insert(s->listeners.begin(), l);
+  } else {
+    s->listeners.push_back(l);
+  }
+  return l->id;
+}
+
+ListenerId Stream::on(std::string_view event, std::function<void(const EventArgs&)> fn) {
+  const ListenerId id = add(event, std::move(fn), false, false);
+  if (r_ && event == "data") on_data_listener_added();
+  if (r_ && event == "readable" && !r_->end_emitted && !r_->readable_listening) {
+    // Readable.prototype.on('readable'): a 'readable' listener takes over from flowing.
+    r_->readable_listening = r_->need_readable = r_->has_flowing = true;
+    r_->flowing = r_->emitted_readable = false;
+    if (r_->length) {
+      emit_readable();
+    } else if (!r_->reading) {
+      next_tick([](Stream& s) { s.read(0); });
+    }
+  }
+  return id;
+}
+
+ListenerId Stream::once(std::string_view event, std::function<void(const EventArgs&)> fn) {
+  // EventEmitter.prototype.once goes through this.on: a once('data') starts the flow too.
+  const ListenerId id = add(event, std::move(fn), true, false);
+  if (r_ && event == "data") on_data_listener_added();
+  return id;
+}
+
+ListenerId Stream::prepend_listener(std::string_view event,
+                                    std::function<void(const EventArgs&)> fn) {
+  return add(event, std::move(fn), false, true);
+}
+
+void Stream::remove_listener(std::string_view event, ListenerId id) {
+  EventSlot* s = slot(event, false);
+  if (s == nullptr) return;
+  // removeListener removes the last matching registration (lib/events.js walks backwards).
+  for (auto it = s->listeners.rbegin(); it != s->listeners.rend(); ++it) {
+    if ((*it)->id == id) {
+      s->listeners.erase(std::next(it).base());
+      break;
+    }
+  }
+  if (r_ && event == "data" && s->listeners.empty()) r_->data_listening = false;
+}
+
+std::size_t Stream::listener_count(std::string_view event) const {
+  const EventSlot* s = slot(event);
+  return s ? s->listeners.size() : 0;
+}
+
+bool Stream::emit(std::string_view event, const EventArgs& args) {
+  EventSlot* s = slot(event, false);
+  if (s == nullptr || s->listeners.empty()) {
+    if (event == "error" && args.error != nullptr) throw runtime::JsThrow(*args.error);
+    return false;
+  }
+  auto copy = s->listeners;  // arrayClone: listeners added during emit do not run
+  for (const auto& l : copy) {
+    if (l->once) {
+      // The once wrapper removes itself before calling the listener.
+      EventSlot* now = slot(event, false);
+      auto it = std::find(now->listeners.begin(), now->listeners.end(), l);
+      if (it == now->listeners.end()) continue;
+      now->listeners.erase(it);
+      if (r_ && event == "data" && now->listeners.empty()) r_->data_listening = false;
+    }
+    l->fn(args);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Writable (lib/internal/streams/writable.js)
+
+bool Stream::writable() const {
+  // The `writable` getter.
+  return w_ && !w_->destroyed && !w_->errored && !w_->ending && !w_->ended;
+}
+
+bool Stream::write(Chunk chunk, Callback cb) {
+  WritableState& st = *w_;
+  ++stats.writes;
+  // _write(): after end() or destroy() the callback gets the error on a nextTick and the
+  // stream errors (errorOrDestroy(..., sync = true)); write() returns false.
+  if (st.ending || st.destroyed) {
+    const JsError err = st.ending ? err_write_after_end() : err_stream_destroyed("write");
+    if (cb) {
+      auto self = shared_from_this();
+      rt_.next_tick([cb, err] { cb(err); }, 0);
+    }
+    error_or_destroy(err, true);
+    ++stats.write_false;
+    return false;
+  }
+  ++st.pendingcb;
+  const bool ret = write_or_buffer(std::move(chunk), std::move(cb));
+  if (!ret) ++stats.write_false;
+  return ret;
+}
+
+bool Stream::write_or_buffer(Chunk chunk, Callback cb) {
+  WritableState& st = *w_;
+  const std::size_t len = object_mode_ ? 1 : chunk.length;
+  st.length += len;
+  track_lengths();
+  if (st.writing || st.errored) {
+    st.buffered.push_back({std::move(chunk), std::move(cb)});
+  } else {
+    st.writelen = len;
+    st.writecb = std::move(cb);
+    st.writing = st.sync = st.expect_write_cb = true;
+    stats.bytes_written += chunk.length;
+    if (transform_) {
+      transform_write(chunk,
+                      [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
+    } else if (write_impl) {
+      write_impl(*this, chunk,
+                 [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
+    } else {
+      onwrite(std::nullopt);
+    }
+    st.sync = false;
+  }
+  // The return value is computed after _write: a synchronous callback has already taken
+  // the chunk off `length`.
+  const bool ret = st.length < st.high_water_mark || st.length == 0;
+  if (!ret) st.need_drain = true;
+  return ret && !st.destroyed && !st.errored;
+}
+
+void Stream::do_write(std::size_t len, const Chunk& chunk, Callback cb) {
+  WritableState& st = *w_;
+  st.writelen = len;
+  st.writecb = std::move(cb);
+  st.writing = st.sync = st.expect_write_cb = true;
+  if (st.destroyed) {
+    onwrite(err_stream_destroyed("write"));
+  } else {
+    stats.bytes_written += chunk.length;
+    if (transform_) {
+      transform_write(chunk,
+                      [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
+    } else if (write_impl) {
+      write_impl(*this, chunk,
+                 [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
+    } else {
+      onwrite(std::nullopt);
+    }
+  }
+  st.sync = false;
+}
+
+void Stream::onwrite_error(const MaybeError& er, const Callback& cb) {
+  --w_->pendingcb;
+  if (cb) cb(er);
+  error_buffer();
+  error_or_destroy(*er, false);
+}
+
+void Stream::onwrite(const MaybeError& er) {
+  WritableState& st = *w_;
+  if (!st.expect_write_cb) {
+    error_or_destroy({"Error", "ERR_MULTIPLE_CALLBACK", "Callback called multiple times"}, false);
+    return;
+  }
+  const bool sync = st.sync;
+  Callback cb = std::move(st.writecb);
+  st.writecb = nullptr;
+  st.writing = st.expect_write_cb = false;
+  st.length -= st.writelen;
+  st.writelen = 0;
+
+  if (er) {
+    if (!st.errored) st.errored = er;
+    if (r_ && !r_->errored) r_->errored = er;
+    if (sync) {
+      next_tick([er, cb](Stream& s) { s.onwrite_error(er, cb); });
+    } else {
+      onwrite_error(er, cb);
+    }
+    return;
+  }
+  if (!st.buffered.empty()) clear_buffer();
+  if (sync) {
+    // v20.20.2 reads `(state[kState] & kDestroyed !== 0)`, which JavaScript parses as
+    // `state[kState] & true`, i.e. the kObjectMode bit: in objectMode a synchronous write
+    // always defers afterWrite to a nextTick. Reproduced as Node has it.
+    const bool need_drain = st.need_drain && st.length == 0;
+    const bool need_tick = need_drain || object_mode_ || static_cast<bool>(cb);
+    if (!cb) {
+      if (!st.after_write_pending && need_tick) {
+        next_tick([](Stream& s) { s.after_write(1, nullptr); });
+        st.after_write_pending = true;
+      } else {
+        --st.pendingcb;
+        if (st.ending) finish_maybe(true);
+      }
+    } else if (need_tick) {
+      // Every callback here is a distinct closure, so afterWriteTickInfo.cb === cb never
+      // holds and each gets its own tick.
+      next_tick([cb](Stream& s) { s.after_write(1, cb); });
+      st.after_write_pending = true;
+    }
+  } else {
+    after_write(1, cb);
+  }
+}
+
+void Stream::after_write(std::uint64_t count, const Callback& cb) {
+  WritableState& st = *w_;
+  st.after_write_pending = false;
+  // 'drain' only when the buffer is completely empty, after a write() returned false.
+  const bool need_drain = st.need_drain && !st.ending && !st.destroyed && st.length == 0;
+  if (need_drain) {
+    st.need_drain = false;
+    ++stats.drains;
+    emit("drain");
+  }
+  while (count-- > 0) {
+    --st.pendingcb;
+    if (cb) cb(std::nullopt);
+  }
+  if (st.destroyed) error_buffer();
+  if (st.ending) finish_maybe(true);
+}
+
+void Stream::error_buffer() {
+  WritableState& st = *w_;
+  if (st.writing) return;
+  const JsError err = st.errored.value_or(err_stream_destroyed("write"));
+  while (!st.buffered.empty()) {
+    BufferedWrite b = std::move(st.buffered.front());
+    st.buffered.pop_front();
+    st.length -= object_mode_ ? 1 : b.chunk.length;
+    if (b.callback) b.callback(err);
+  }
+  call_finished_callbacks(st.errored.value_or(err_stream_destroyed("end")));
+}
+
+void Stream::clear_buffer() {
+  WritableState& st = *w_;
+  if (st.destroyed || st.buffer_processing || st.buffered.empty()) return;
+  st.buffer_processing = true;
+  // No _writev: one buffered chunk at a time while _write completes synchronously.
+  do {
+    BufferedWrite b = std::move(st.buffered.front());
+    st.buffered.pop_front();
+    do_write(object_mode_ ? 1 : b.chunk.length, b.chunk, std::move(b.callback));
+  } while (!st.buffered.empty() && !st.writing);
+  st.buffer_processing = false;
+}
+
+void Stream::end(Callback cb) {
+  WritableState& st = *w_;
+  MaybeError err;
+  if (!st.ending && !st.errored) {
+    st.ending = true;
+    finish_maybe(true);
+    st.ended = true;
+  } else if (st.finished) {
+    err = JsError{"Error", "ERR_STREAM_ALREADY_FINISHED",
+                  "Cannot call end after a stream was finished"};
+  } else if (st.destroyed) {
+    err = err_stream_destroyed("end");
+  }
+  if (cb) {
+    if (err) {
+      rt_.next_tick([cb, err] { cb(err); }, 0);
+    } else if (st.errored) {
+      rt_.next_tick([cb, e = st.errored] { cb(e); }, 0);
+    } else if (st.finished) {
+      rt_.next_tick([cb] { cb(std::nullopt); }, 0);
+    } else {
+      st.on_finished.push_back(std::move(cb));
+    }
+  }
+}
+
+bool Stream::need_finish() const {
+  const WritableState& st = *w_;
+  return st.ending && !st.destroyed && !st.finished && !st.writing && !st.error_emitted &&
+         !st.close_emitted && !st.errored && st.buffered.empty() && st.length == 0;
+}
+
+void Stream::on_finish(const MaybeError& err) {
+  WritableState& st = *w_;
+  if (st.prefinished) {
+    error_or_destroy(
+        err.value_or(JsError{"Error", "ERR_MULTIPLE_CALLBACK", "Callback called multiple times"}),
+        false);
+    return;
+  }
+  --st.pendingcb;
+  if (err) {
+    call_finished_callbacks(err);
+    error_or_destroy(*err, st.sync);
+  } else if (need_finish()) {
+    st.prefinished = true;
+    emit("prefinish");
+    ++st.pendingcb;
+    next_tick([](Stream& s) { s.finish(); });
+  }
+}
+
+void Stream::prefinish() {
+  WritableState& st = *w_;
+  if (st.prefinished || st.final_called) return;
+  const bool has_final = transform_ || static_cast<bool>(final_impl);
+  if (has_final && !st.destroyed) {
+    st.final_called = st.sync = true;
+    ++st.pendingcb;
+    auto done = [self = shared_from_this()](const MaybeError& e) { self->on_finish(e); };
+    if (transform_) {
+      transform_final(done);
+    } else {
+      final_impl(*this, done);
+    }
+    st.sync = false;
+  } else {
+    st.final_called = st.prefinished = true;
+    emit("prefinish");
+  }
+}
+
+void Stream::finish_maybe(bool sync) {
+  WritableState& st = *w_;
+  if (!need_finish()) return;
+  prefinish();
+  if (st.pendingcb != 0) return;
+  if (sync) {
+    ++st.pendingcb;
+    next_tick([](Stream& s) {
+      if (s.need_finish()) {
+        s.finish();
+      } else {
+        --s.w_->pendingcb;
+      }
+    });
+  } else if (need_finish()) {
+    ++st.pendingcb;
+    finish();
+  }
+}
+
+void Stream::finish() {
+  WritableState& st = *w_;
+  --st.pendingcb;
+  st.finished = true;
+  call_finished_callbacks(std::nullopt);
+  emit("finish");
+  // autoDestroy: a Duplex waits for its readable side to have ended.
+  if (!r_ || r_->end_emitted) destroy();
+}
+
+void Stream::call_finished_callbacks(const MaybeError& err) {
+  auto cbs = std::move(w_->on_finished);
+  w_->on_finished.clear();
+  for (auto& cb : cbs)
+    cb(err);
+}
+
+// ---------------------------------------------------------------------------------------
+// Readable (lib/internal/streams/readable.js)
+
+bool Stream::readable() const {
+  return r_ && !r_->destroyed && !r_->error_emitted && !r_->end_emitted;
+}
+
+std::optional<bool> Stream::readable_flowing() const {
+  if (!r_ || !r_->has_flowing) return std::nullopt;
+  return r_->flowing;
+}
+
+bool Stream::push(std::optional<Chunk> chunk) {
+  ++stats.pushes;
+  const bool ret = readable_add_chunk(std::move(chunk));
+  if (!ret) ++stats.push_false;
+  return ret;
+}
+
+bool Stream::can_push_more() const {
+  return !r_->ended && (r_->length < r_->high_water_mark || r_->length == 0);
+}
+
+bool Stream::readable_add_chunk(std::optional<Chunk> chunk) {
+  ReadableState& st = *r_;
+  if (!chunk) {
+    st.reading = false;
+    on_eof_chunk();
+    return false;
+  }
+  if (!object_mode_ && chunk->length == 0) {
+    st.reading = false;
+    maybe_read_more();
+    return can_push_more();
+  }
+  if (st.ended) {
+    error_or_destroy(err_push_after_eof(), false);
+    return false;
+  }
+  if (st.destroyed || st.errored) return false;
+  st.reading = false;
+  add_chunk(std::move(*chunk));
+  return can_push_more();
+}
+
+void Stream::clear_await_drain() {
+  r_->await_drain_writers.clear();
+}
+
+void Stream::add_chunk(Chunk chunk) {
+  ReadableState& st = *r_;
+  if (st.flowing && !st.sync && st.data_listening && st.length == 0) {
+    // Flowing with an empty buffer: the chunk goes straight to 'data', never buffered.
+    clear_await_drain();
+    st.data_emitted = true;
+    EventArgs a;
+    a.chunk = &chunk;
+    emit("data", a);
+  } else {
+    st.length += object_mode_ ? 1 : chunk.length;
+    st.buffer.push_back(std::move(chunk));
+    track_lengths();
+    if (st.need_readable) emit_readable();
+  }
+  maybe_read_more();
+}
+
+std::size_t Stream::how_much_to_read(std::optional<std::size_t> n) const {
+  const ReadableState& st = *r_;
+  if ((n && *n == 0) || (st.length == 0 && st.ended)) return 0;
+  if (object_mode_) return 1;
+  if (!n) {
+    if (st.flowing && st.length) return st.buffer.front().length;
+    return st.length;
+  }
+  if (*n <= st.length) return *n;
+  return st.ended ? st.length : 0;
+}
+
+Chunk Stream::from_list(std::size_t n) {
+  ReadableState& st = *r_;
+  if (object_mode_) {
+    Chunk c = std::move(st.buffer.front());
+    st.buffer.pop_front();
+    return c;
+  }
+  if (n >= st.length) {
+    if (st.buffer.size() == 1) {
+      Chunk c = std::move(st.buffer.front());
+      st.buffer.pop_front();
+      return c;
+    }
+    Chunk out = Chunk::alloc(st.length);
+    std::size_t at = 0;
+    for (const Chunk& c : st.buffer) {
+      std::copy_n(c.data(), c.length, out.bytes->data() + at);
+      at += c.length;
+    }
+    st.buffer.clear();
+    return out;
+  }
+  Chunk& first = st.buffer.front();
+  if (n < first.length) {
+    Chunk out = first.slice(0, n);
+    first = first.slice(n, first.length - n);
+    return out;
+  }
+  if (n == first.length) {
+    Chunk c = std::move(first);
+    st.buffer.pop_front();
+    return c;
+  }
+  Chunk out = Chunk::alloc(n);
+  std::size_t at = 0;
+  while (at < n) {
+    Chunk& c = st.buffer.front();
+    const std::size_t take = std::min(c.length, n - at);
+    std::copy_n(c.data(), take, out.bytes->data() + at);
+    at += take;
+    if (take == c.length) {
+      st.buffer.pop_front();
+    } else {
+      c = c.slice(take, c.length - take);
+    }
+  }
+  return out;
+}
+
+std::optional<Chunk> Stream::read(std::optional<std::size_t> n) {
+  ReadableState& st = *r_;
+  const std::optional<std::size_t> n_orig = n;
+  if (n && *n > st.high_water_mark) {
+    // computeNewHighWaterMark: the next power of two.
+    std::size_t h = 1;
+    while (h < *n)
+      h <<= 1;
+    st.high_water_mark = h;
+  }
+  if (!n || *n != 0) st.emitted_readable = false;
+
+  if (n && *n == 0 && st.need_readable &&
+      ((st.high_water_mark != 0 ? st.length >= st.high_water_mark : st.length > 0) || st.ended)) {
+    if (st.length == 0 && st.ended) {
+      end_readable();
+    } else {
+      emit_readable();
+    }
+    return std::nullopt;
+  }
+
+  std::size_t want = how_much_to_read(n);
+  if (want == 0 && st.ended) {
+    if (st.length == 0) end_readable();
+    return std::nullopt;
+  }
+
+  bool do_read = st.need_readable;
+  if (st.length == 0 || st.length - want < st.high_water_mark) do_read = true;
+  if (st.ended || st.reading || st.destroyed || st.errored) {
+    do_read = false;
+  } else if (do_read) {
+    st.reading = st.sync = true;
+    if (st.length == 0) st.need_readable = true;
+    ++stats.reads;
+    try {
+      if (transform_) {
+        // Transform.prototype._read: release the held-back _write callback.
+        if (transform_callback_) {
+          Callback cb = std::move(transform_callback_);
+          transform_callback_ = nullptr;
+          cb(std::nullopt);
+        }
+      } else if (read_impl) {
+        read_impl(*this, st.high_water_mark);
+      }
+    } catch (const runtime::JsThrow& t) {
+      error_or_destroy(t.error(), false);
+    }
+    st.sync = false;
+    if (!st.reading) want = how_much_to_read(n_orig);
+  }
+
+  std::optional<Chunk> ret;
+  if (want > 0 && st.length > 0) ret = from_list(want);
+
+  if (!ret) {
+    if (st.length <= st.high_water_mark) st.need_readable = true;
+    want = 0;
+  } else {
+    st.length -= want;
+    clear_await_drain();
+  }
+  if (st.length == 0) {
+    if (!st.ended) st.need_readable = true;
+    const bool same = n_orig.has_value() && *n_orig == want;
+    if (!same && st.ended) end_readable();
+  }
+  if (ret && !st.error_emitted && !st.close_emitted) {
+    st.data_emitted = true;
+    EventArgs a;
+    a.chunk = &*ret;
+    emit("data", a);
+  }
+  return ret;
+}
+
+void Stream::on_eof_chunk() {
+  ReadableState& st = *r_;
+  if (st.ended) return;
+  st.ended = true;
+  if (st.sync) {
+    emit_readable();
+  } else {
+    st.need_readable = false;
+    st.emitted_readable = true;
+    emit_readable_();
+  }
+}
+
+void Stream::emit_readable() {
+  r_->need_readable = false;
+  if (!r_->emitted_readable) {
+    r_->emitted_readable = true;
+    next_tick([](Stream& s) { s.emit_readable_(); });
+  }
+}
+
+void Stream::emit_readable_() {
+  ReadableState& st = *r_;
+  if (!st.destroyed && !st.errored && (st.length || st.ended)) {
+    emit("readable");
+    st.emitted_readable = false;
+  }
+  if (!st.flowing && !st.ended && st.length <= st.high_water_mark) st.need_readable = true;
+  flow();
+}
+
+void Stream::maybe_read_more() {
+  if (!r_->reading_more) {
+    r_->reading_more = true;
+    next_tick([](Stream& s) { s.maybe_read_more_(); });
+  }
+}
+
+void Stream::maybe_read_more_() {
+  ReadableState& st = *r_;
+  while (!st.reading && !st.ended &&
+         (st.length < st.high_water_mark || (st.flowing && st.length == 0))) {
+    const std::size_t len = st.length;
+    read(0);
+    if (len == st.length) break;
+  }
+  st.reading_more = false;
+}
+
+void Stream::flow() {
+  while (r_->flowing && read().has_value()) {
+  }
+}
+
+void Stream::on_data_listener_added() {
+  ReadableState& st = *r_;
+  st.data_listening = true;
+  if (listener_count("readable") > 0) st.readable_listening = true;
+  // An explicitly paused stream (flowing === false) is not started by a 'data' listener.
+  if (!(st.has_flowing && !st.flowing)) resume();
+}
+
+void Stream::resume() {
+  ReadableState& st = *r_;
+  if (!st.flowing) {
+    st.has_flowing = true;
+    st.flowing = !st.readable_listening;
+    if (!st.resume_scheduled) {
+      st.resume_scheduled = true;
+      next_tick([](Stream& s) { s.resume_(); });
+    }
+  }
+  st.has_paused = true;
+  st.paused = false;
+  if (stats.paused_since.count() >= 0) {
+    stats.paused_time += runtime::hrtime() - stats.paused_since;
+    stats.paused_since = runtime::Nanos(-1);
+  }
+}
+
+void Stream::resume_() {
+  ReadableState& st = *r_;
+  if (!st.reading) read(0);
+  st.resume_scheduled = false;
+  emit("resume");
+  flow();
+  if (st.flowing && !st.reading) read(0);
+}
+
+void Stream::pause() {
+  ReadableState& st = *r_;
+  if (!(st.has_flowing && !st.flowing)) {
+    st.has_flowing = true;
+    st.flowing = false;
+    ++stats.pauses;
+    if (stats.paused_since.count() < 0) stats.paused_since = runtime::hrtime();
+    emit("pause");
+  }
+  st.has_paused = st.paused = true;
+}
+
+void Stream::end_readable() {
+  if (!r_->end_emitted) {
+    r_->ended = true;
+    next_tick([](Stream& s) { s.end_readable_nt(); });
+  }
+}
+
+void Stream::end_readable_nt() {
+  ReadableState& st = *r_;
+  if (st.errored || st.close_emitted || st.end_emitted || st.length != 0) return;
+  st.end_emitted = true;
+  emit("end");
+  if (w_ && writable() && !allow_half_open_) {
+    next_tick([](Stream& s) {
+      if (s.writable() && !s.w_->ending && !s.destroyed()) s.end();
+    });
+  } else if (!w_ || w_->finished) {
+    destroy();  // autoDestroy
+  }
+}
+
+// pipe() (Readable.prototype.pipe): the source writes each 'data' chunk to dest; a false
+// return pauses the source until every awaited writer has emitted 'drain'. When dest errors,
+// the source is unpiped (and paused) but NOT destroyed.
+Stream& Stream::pipe(Stream& dest_ref, bool do_end) {
+  auto src = shared_from_this();
+  auto dest = dest_ref.shared_from_this();
+  ReadableState& st = *r_;
+  if (st.pipes.size() == 1 && !st.multi_await_drain) st.multi_await_drain = true;
+  st.pipes.push_back(dest.get());
+
+  struct PipeState {
+    ListenerId on_end = 0, on_unpipe = 0, on_drain = 0, on_error = 0, on_close = 0, on_finish = 0,
+               on_data = 0;
+    bool end_is_unpipe = false;
+    bool cleaned_up = false;
+  };
+  auto ps = std::make_shared<PipeState>();
+  std::weak_ptr<Stream> wsrc = src, wdest = dest;
+
+  auto unpipe = [wsrc, wdest] {
+    auto s = wsrc.lock();
+    auto d = wdest.lock();
+    if (s && d) s->unpipe(d.get());
+  };
+  auto make_on_drain = [wsrc, wdest] {
+    return [wsrc, wdest](const EventArgs&) {
+      auto s = wsrc.lock();
+      auto d = wdest.lock();
+      if (!s || !d) return;
+      auto& w = s->r_->await_drain_writers;
+      w.erase(std::remove(w.begin(), w.end(), d.get()), w.end());
+      if (w.empty() && s->r_->data_listening) s->resume();
+    };
+  };
+  auto cleanup = [wsrc, wdest, ps, make_on_drain] {
+    auto s = wsrc.lock();
+    auto d = wdest.lock();
+    if (!s || !d) return;
+    d->remove_listener("close", ps->on_close);
+    d->remove_listener("finish", ps->on_finish);
+    if (ps->on_drain) d->remove_listener("drain", ps->on_drain);
+    d->remove_listener("error", ps->on_error);
+    d->remove_listener("unpipe", ps->on_unpipe);
+    s->remove_listener("end", ps->on_end);
+    s->remove_listener("data", ps->on_data);
+    ps->cleaned_up = true;
+    if (ps->on_drain && !s->r_->await_drain_writers.empty() && (!d->w_ || d->w_->need_drain)) {
+      make_on_drain()(EventArgs{});
+    }
+  };
+  auto pause = [wsrc, wdest, ps, make_on_drain] {
+    auto s = wsrc.lock();
+    auto d = wdest.lock();
+    if (!s || !d) return;
+    if (!ps->cleaned_up) {
+      auto& w = s->r_->await_drain_writers;
+      if (s->r_->pipes.size() == 1 && s->r_->pipes[0] == d.get()) {
+        w.assign(1, d.get());
+        s->r_->multi_await_drain = false;
+      } else if (s->r_->pipes.size() > 1 && std::find(s->r_->pipes.begin(), s->r_->pipes.end(),
+                                                      d.get()) != s->r_->pipes.end()) {
+        if (std::find(w.begin(), w.end(), d.get()) == w.end()) w.push_back(d.get());
+      }
+      s->pause();
+    }
+    if (!ps->on_drain) ps->on_drain = d->on("drain", make_on_drain());
+  };
+
+  if (do_end) {
+    auto on_end = [wdest](const EventArgs&) {
+      if (auto d = wdest.lock()) d->end();
+    };
+    if (st.end_emitted) {
+      rt_.next_tick([on_end] { on_end(EventArgs{}); }, 0);
+    } else {
+      ps->on_end = once("end", on_end);
+    }
+  } else {
+    ps->end_is_unpipe = true;
+    if (st.end_emitted) {
+      rt_.next_tick(unpipe, 0);
+    } else {
+      ps->on_end = once("end", [unpipe](const EventArgs&) { unpipe(); });
+    }
+  }
+  ps->on_unpipe = dest->on("unpipe", [wsrc, ps, cleanup](const EventArgs& a) {
+    auto s = wsrc.lock();
+    if (s && a.other == s.get() && !ps->cleaned_up) cleanup();
+  });
+  ps->on_data = on("data", [wdest, pause](const EventArgs& a) {
+    auto d = wdest.lock();
+    if (d && !d->write(*a.chunk)) pause();
+  });
+  ps->on_error = dest->prepend_listener("error", [wdest, ps, unpipe](const EventArgs& a) {
+    auto d = wdest.lock();
+    if (!d) return;
+    unpipe();
+    d->remove_listener("error", ps->on_error);
+    if (d->listener_count("error") == 0) {
+      const bool emitted = d->w_ ? d->w_->error_emitted : d->r_->error_emitted;
+      if (!emitted) {
+        d->error_or_destroy(*a.error, false);
+      } else {
+        d->emit("error", a);
+      }
+    }
+  });
+  ps->on_close = dest->once("close", [wdest, ps, unpipe](const EventArgs&) {
+    if (auto d = wdest.lock()) d->remove_listener("finish", ps->on_finish);
+    unpipe();
+  });
+  ps->on_finish = dest->once("finish", [wdest, ps, unpipe](const EventArgs&) {
+    if (auto d = wdest.lock()) d->remove_listener("close", ps->on_close);
+    unpipe();
+  });
+  EventArgs pa;
+  pa.other = this;
+  dest->emit("pipe", pa);
+  if (dest->w_ && dest->w_->need_drain) {
+    pause();
+  } else if (!st.flowing) {
+    resume();
+  }
+  return *dest;
+}
+
+void Stream::unpipe(Stream* dest) {
+  ReadableState& st = *r_;
+  if (st.pipes.empty()) return;
+  auto self = shared_from_this();
+  EventArgs a;
+  a.other = this;
+  if (dest == nullptr) {
+    auto dests = st.pipes;
+    st.pipes.clear();
+    pause();
+    for (Stream* d : dests)
+      d->emit("unpipe", a);
+    return;
+  }
+  auto it = std::find(st.pipes.begin(), st.pipes.end(), dest);
+  if (it == st.pipes.end()) return;
+  st.pipes.erase(it);
+  if (st.pipes.empty()) pause();
+  dest->emit("unpipe", a);
+}
+
+// ---------------------------------------------------------------------------------------
+// destroy (lib/internal/streams/destroy.js)
+
+bool Stream::destroyed() const {
+  if (w_ && r_) return w_->destroyed && r_->destroyed;
+  return w_ ? w_->destroyed : r_->destroyed;
+}
+
+bool Stream::closed() const {
+  return w_ ? w_->close_emitted : r_->close_emitted;
+}
+
+void Stream::destroy(MaybeError err, Callback cb) {
+  if ((w_ && w_->destroyed) || (r_ && r_->destroyed)) {
+    if (cb) cb(std::nullopt);
+    return;
+  }
+  if (err) {
+    if (w_ && !w_->errored) w_->errored = err;
+    if (r_ && !r_->errored) r_->errored = err;
+  }
+  if (w_) w_->destroyed = true;
+  if (r_) r_->destroyed = true;
+  if (stats.paused_since.count() >= 0) {
+    stats.paused_time += runtime::hrtime() - stats.paused_since;
+    stats.paused_since = runtime::Nanos(-1);
+  }
+  destroy_internal(err, std::move(cb));
+}
+
+void Stream::destroy_internal(const MaybeError& err, Callback cb) {
+  auto called = std::make_shared<bool>(false);
+  auto on_destroy = [self = shared_from_this(), called, cb](const MaybeError& e) {
+    if (*called) return;
+    *called = true;
+    if (e) {
+      if (self->w_ && !self->w_->errored) self->w_->errored = e;
+      if (self->r_ && !self->r_->errored) self->r_->errored = e;
+    }
+    if (self->w_) self->w_->closed = true;
+    if (self->r_) self->r_->closed = true;
+    if (cb) cb(e);
+    if (e) {
+      self->next_tick([e](Stream& s) {
+        s.emit_error_nt(*e);
+        s.emit_close_nt();
+      });
+    } else {
+      self->next_tick([](Stream& s) { s.emit_close_nt(); });
+    }
+  };
+  try {
+    if (destroy_hook) {
+      destroy_hook(*this, err, on_destroy);
+    } else {
+      on_destroy(err);
+    }
+  } catch (const runtime::JsThrow& t) {
+    on_destroy(t.error());
+  }
+}
+
+void Stream::emit_close_nt() {
+  if (w_) w_->close_emitted = true;
+  if (r_) r_->close_emitted = true;
+  emit("close");
+}
+
+void Stream::emit_error_nt(const JsError& err) {
+  if ((w_ && w_->error_emitted) || (r_ && r_->error_emitted)) return;
+  if (w_) w_->error_emitted = true;
+  if (r_) r_->error_emitted = true;
+  EventArgs a;
+  a.error = &err;
+  emit("error", a);
+}
+
+void Stream::error_or_destroy(const JsError& err, bool sync) {
+  if ((w_ && w_->destroyed) || (r_ && r_->destroyed)) return;
+  // Every stream here has autoDestroy (Node's default): an error destroys it.
+  (void)sync;
+  destroy(err);
+}
+
+// ---------------------------------------------------------------------------------------
+// Transform (lib/internal/streams/transform.js)
+
+void Stream::transform_write(const Chunk& chunk, Callback callback) {
+  const std::size_t length = r_->length;
+  auto self = shared_from_this();
+  auto done = [self, length, callback](MaybeError err, std::optional<Chunk> val) {
+    if (err) {
+      callback(err);
+      return;
+    }
+    if (val) self->push(std::move(*val));
+    if (self->r_->ended) {
+      self->rt_.next_tick([callback] { callback(std::nullopt); }, 0);
+    } else if (self->w_->ended || length == self->r_->length ||
+               self->r_->length < self->r_->high_water_mark) {
+      callback(std::nullopt);
+    } else {
+      // The readable side is full: hold the callback until _read asks for more. This is
+      // where a Transform stops taking writes, and its writable buffer starts to fill.
+      self->transform_callback_ = callback;
+    }
+  };
+  if (transform_impl) {
+    transform_impl(*this, chunk, done);
+  } else {
+    done(std::nullopt, chunk);  // PassThrough
+  }
+}
+
+void Stream::transform_final(Callback cb) {
+  // final(): no _flush here, so push(null) then cb().
+  push(std::nullopt);
+  cb(std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------
+// pipeline (lib/internal/streams/pipeline.js)
+
+void pipeline(const std::vector<StreamRef>& streams, std::function<void(const MaybeError&)> cb) {
+  struct State {
+    MaybeError error;
+    int finish_count = 0;
+    bool called = false;
+    std::vector<std::function<void(const MaybeError&)>> destroys;
+    std::function<void(const MaybeError&)> callback;
+    runtime::Runtime* rt = nullptr;
+  };
+  auto ps = std::make_shared<State>();
+  ps->callback = std::move(cb);
+  ps->rt = &streams.front()->rt();
+
+  auto finish_impl = [ps](const MaybeError& err, bool final) {
+    if (err && (!ps->error || ps->error->code == "ERR_STREAM_PREMATURE_CLOSE")) ps->error = err;
+    if (!ps->error && !final) return;
+    while (!ps->destroys.empty()) {
+      auto d = std::move(ps->destroys.front());
+      ps->destroys.erase(ps->destroys.begin());
+      d(ps->error);
+    }
+    if (final && !ps->called) {
+      ps->called = true;
+      auto e = ps->error;
+      ps->rt->next_tick([ps, e] { ps->callback(e); }, 0);
+    }
+  };
+  auto finish = [ps, finish_impl](const MaybeError& err) {
+    finish_impl(err, --ps->finish_count == 0);
+  };
+
+  // eos(): calls back once, on 'error', or on 'close' (premature unless the side it watches
+  // completed: 'end' for readable, 'finish' for writable). Every stream here autoDestroys,
+  // so 'close' always follows completion.
+  auto eos = [](const StreamRef& s, bool readable_side,
+                std::function<void(const MaybeError&)> done) {
+    auto fired = std::make_shared<bool>(false);
+    auto once = [fired, done](const MaybeError& e) {
+      if (*fired) return;
+      *fired = true;
+      done(e);
+    };
+    std::weak_ptr<Stream> ws = s;
+    s->on("error", [once](const EventArgs& a) { once(*a.error); });
+    s->on("close", [once, ws, readable_side](const EventArgs&) {
+      auto st = ws.lock();
+      if (!st) return;
+      const bool complete = readable_side ? st->readable_ended() : st->writable_finished();
+      if (complete) {
+        once(std::nullopt);
+      } else {
+        once(premature_close());
+      }
+    });
+  };
+
+  const std::size_t n = streams.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const StreamRef& s = streams[i];
+    std::weak_ptr<Stream> ws = s;
+    // destroyer(): destroys the stream with the error unless it already finished cleanly.
+    auto done_flag = std::make_shared<bool>(false);
+    s->on("close", [done_flag](const EventArgs&) { *done_flag = true; });
+    ps->destroys.push_back([ws, done_flag](const MaybeError& err) {
+      auto st = ws.lock();
+      if (!st || *done_flag) return;
+      *done_flag = true;
+      if (st->destroyed()) return;
+      st->destroy(err.value_or(err_stream_destroyed("pipe")));
+    });
+    // onError: any error but a premature close finishes the pipeline.
+    s->on("error", [finish](const EventArgs& a) {
+      if (a.error->code != "ERR_STREAM_PREMATURE_CLOSE" && a.error->name != "AbortError") {
+        finish(*a.error);
+      }
+    });
+    if (i > 0) {
+      const StreamRef& src = streams[i - 1];
+      const StreamRef& dst = s;
+      ps->finish_count += 2;
+      std::weak_ptr<Stream> wdst = dst;
+      src->pipe(*dst, false);
+      src->once("end", [wdst](const EventArgs&) {
+        if (auto d = wdst.lock()) d->end();
+      });
+      eos(src, true, finish);
+      eos(dst, false, finish);
+    }
+  }
+}
+
+}  // namespace nodelab::streams

@@ -1,0 +1,279 @@
+#pragma once
+// Node 20's streams, exactly: Readable, Writable, Duplex and Transform with the accounting of
+// lib/internal/streams/{readable,writable,transform,destroy,pipeline}.js (v20.20.2), on the
+// shared runtime's nextTick queue.
+//
+//   producer ──write()──► [ Writable: length += len ] ──_write()──► sink
+//                           length < highWaterMark ?  true : false (+ needDrain)
+//                           onwrite: length -= writelen; afterWrite (nextTick if the
+//                           callback was synchronous): 'drain' only if needDrain and
+//                           length == 0
+//
+//   _read() ──push()──► [ Readable: length += len ] ──'data' / read()──► consumer
+//                         push() returns !ended && (length < hwm || length == 0);
+//                         kReading stays set until push(): one _read outstanding;
+//                         maybeReadMore (nextTick) reads while length < hwm
+//
+// One class models all four kinds: a Readable has a ReadableState, a Writable a
+// WritableState, a Duplex both; a Transform is a Duplex whose _write is transform.js's. The
+// names of the states' fields are Node's (highWaterMark, needDrain, awaitDrainWriters...), so
+// the C++ maps back onto the JavaScript line by line. Listeners are ordinary EventEmitter
+// arrays ('data', 'drain', 'error', 'close', ...): emit() calls a copy, an 'error' without a
+// listener throws (an uncaught exception, as in Node).
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/js_error.hpp"
+#include "runtime/runtime.hpp"
+
+namespace nodelab::streams {
+
+using runtime::JsError;
+using MaybeError = std::optional<JsError>;
+
+// Node 20's defaults (lib/internal/streams/state.js).
+inline constexpr std::size_t kDefaultHighWaterMarkBytes = 16 * 1024;
+inline constexpr std::size_t kDefaultHighWaterMarkObjects = 16;
+
+// A Buffer (bytes shared by slices, as Node's FastBuffer views share an ArrayBuffer) or, in
+// objectMode, an object that counts as 1 whatever its size.
+struct Chunk {
+  std::shared_ptr<std::vector<char>> bytes;
+  std::size_t offset = 0;
+  std::size_t length = 0;  // bytes (objects: the payload's size, for throughput only)
+
+  static Chunk alloc(std::size_t n, char fill = 0);
+  const char* data() const { return bytes ? bytes->data() + offset : nullptr; }
+  Chunk slice(std::size_t from, std::size_t n) const { return {bytes, offset + from, n}; }
+};
+
+using Callback = std::function<void(const MaybeError&)>;
+
+// An event's arguments: 'data' has a chunk, 'error' an error, 'pipe'/'unpipe' a stream.
+class Stream;
+struct EventArgs {
+  const Chunk* chunk = nullptr;
+  const JsError* error = nullptr;
+  Stream* other = nullptr;
+};
+
+using ListenerId = std::uint64_t;
+
+struct StreamOptions {
+  bool readable = false;
+  bool writable = false;
+  bool object_mode = false;                             // both sides (objectMode)
+  std::optional<std::size_t> high_water_mark;           // both sides unless overridden
+  std::optional<std::size_t> readable_high_water_mark;  // Duplex/Transform
+  std::optional<std::size_t> writable_high_water_mark;
+  bool transform = false;
+  bool allow_half_open = true;
+};
+
+// What one stream measured during a run.
+struct StreamStats {
+  std::size_t writable_length_peak = 0;
+  std::size_t readable_length_peak = 0;
+  std::uint64_t writes = 0;
+  std::uint64_t write_false = 0;  // write() returned false
+  std::uint64_t drains = 0;       // 'drain' emitted
+  std::uint64_t pushes = 0;
+  std::uint64_t push_false = 0;     // push() returned false
+  std::uint64_t reads = 0;          // _read() calls
+  std::uint64_t pauses = 0;         // pause() that changed flowing to false
+  std::uint64_t bytes_written = 0;  // handed to _write (the sink's throughput)
+  runtime::Nanos paused_time{0};    // time spent paused after having flowed
+  runtime::Nanos paused_since{-1};
+};
+
+class Stream : public std::enable_shared_from_this<Stream> {
+ public:
+  // Hooks: what a subclass would implement. Each may be empty where Node has a default.
+  // _read(size): call push() now or later.
+  std::function<void(Stream&, std::size_t)> read_impl;
+  // _write(chunk, cb)
+  std::function<void(Stream&, const Chunk&, Callback)> write_impl;
+  // Transform's _transform(chunk, cb(err, out)): `out` nullopt pushes nothing.
+  std::function<void(Stream&, const Chunk&, std::function<void(MaybeError, std::optional<Chunk>)>)>
+      transform_impl;
+  // _final(cb) (Writable; Transform has its own, which calls _flush = push(null)).
+  std::function<void(Stream&, Callback)> final_impl;
+  // _destroy(err, cb): release resources (a fd, a handle).
+  std::function<void(Stream&, const MaybeError&, Callback)> destroy_hook;
+
+  static std::shared_ptr<Stream> make(runtime::Runtime& rt, std::string name, StreamOptions o);
+  Stream(runtime::Runtime& rt, std::string name, StreamOptions o);
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  const std::string& name() const { return name_; }
+  runtime::Runtime& rt() { return rt_; }
+
+  // ---- EventEmitter ----
+  ListenerId on(std::string_view event, std::function<void(const EventArgs&)> fn);
+  ListenerId once(std::string_view event, std::function<void(const EventArgs&)> fn);
+  ListenerId prepend_listener(std::string_view event, std::function<void(const EventArgs&)> fn);
+  void remove_listener(std::string_view event, ListenerId id);
+  bool emit(std::string_view event, const EventArgs& args = {});
+  std::size_t listener_count(std::string_view event) const;
+
+  // ---- Writable ----
+  bool write(Chunk chunk, Callback cb = {});
+  void end(Callback cb = {});
+  bool writable() const;
+  std::size_t writable_length() const { return w_ ? w_->length : 0; }
+  std::size_t writable_high_water_mark() const { return w_ ? w_->high_water_mark : 0; }
+  // The writableNeedDrain getter: false once destroyed or ending.
+  bool writable_need_drain() const { return w_ && !w_->destroyed && !w_->ending && w_->need_drain; }
+  bool writable_finished() const { return w_ && w_->finished; }
+  bool writable_ended() const { return w_ && w_->ending; }
+
+  // ---- Readable ----
+  // push(chunk); nullopt is push(null).
+  bool push(std::optional<Chunk> chunk);
+  // read([n]): nullopt n is read() (NaN).
+  std::optional<Chunk> read(std::optional<std::size_t> n = std::nullopt);
+  void resume();
+  void pause();
+  Stream& pipe(Stream& dest, bool end = true);
+  void unpipe(Stream* dest = nullptr);
+  bool readable() const;
+  std::size_t readable_length() const { return r_ ? r_->length : 0; }
+  std::size_t readable_high_water_mark() const { return r_ ? r_->high_water_mark : 0; }
+  // readableFlowing: null (nullopt), true or false.
+  std::optional<bool> readable_flowing() const;
+  bool readable_ended() const { return r_ && r_->end_emitted; }
+
+  // ---- both ----
+  void destroy(MaybeError err = std::nullopt, Callback cb = {});
+  bool destroyed() const;
+  bool closed() const;  // 'close' emitted
+  bool object_mode() const { return object_mode_; }
+  bool is_readable_side() const { return r_ != nullptr; }
+  bool is_writable_side() const { return w_ != nullptr; }
+
+  StreamStats stats;
+
+ private:
+  struct Listener {
+    ListenerId id;
+    std::function<void(const EventArgs&)> fn;
+    bool once;
+  };
+  struct EventSlot {
+    std::string event;
+    std::vector<std::shared_ptr<Listener>> listeners;
+  };
+  EventSlot* slot(std::string_view event, bool create);
+  const EventSlot* slot(std::string_view event) const;
+  ListenerId add(std::string_view event, std::function<void(const EventArgs&)> fn, bool once,
+                 bool prepend);
+
+  struct BufferedWrite {
+    Chunk chunk;
+    Callback callback;
+  };
+  struct WritableState {
+    std::size_t high_water_mark = 0;
+    std::size_t length = 0;
+    bool writing = false, sync = true, need_drain = false, ending = false, ended = false;
+    bool finished = false, final_called = false, prefinished = false, destroyed = false;
+    bool error_emitted = false, close_emitted = false, closed = false, buffer_processing = false;
+    bool after_write_pending = false, expect_write_cb = false;
+    MaybeError errored;
+    std::deque<BufferedWrite> buffered;
+    std::size_t writelen = 0;
+    Callback writecb;
+    std::int64_t pendingcb = 0;
+    std::vector<Callback> on_finished;
+  };
+  struct ReadableState {
+    std::size_t high_water_mark = 0;
+    std::size_t length = 0;
+    std::deque<Chunk> buffer;
+    std::vector<Stream*> pipes;
+    bool has_flowing = false, flowing = false, ended = false, end_emitted = false;
+    bool reading = false, sync = true, need_readable = false, emitted_readable = false;
+    bool readable_listening = false, resume_scheduled = false, error_emitted = false;
+    bool close_emitted = false, closed = false, destroyed = false, multi_await_drain = false;
+    bool reading_more = false, data_emitted = false, has_paused = false, paused = false;
+    bool data_listening = false;
+    MaybeError errored;
+    // awaitDrainWriters: one writer (multi_await_drain false) or a set of them.
+    std::vector<Stream*> await_drain_writers;
+    bool await_drain_single_set = false;
+  };
+
+  // writable.js
+  bool write_or_buffer(Chunk chunk, Callback cb);
+  void do_write(std::size_t len, const Chunk& chunk, Callback cb);
+  void onwrite(const MaybeError& er);
+  void onwrite_error(const MaybeError& er, const Callback& cb);
+  void after_write(std::uint64_t count, const Callback& cb);
+  void error_buffer();
+  void clear_buffer();
+  bool need_finish() const;
+  void prefinish();
+  void on_finish(const MaybeError& err);
+  void finish_maybe(bool sync);
+  void finish();
+  void call_finished_callbacks(const MaybeError& err);
+  // readable.js
+  bool readable_add_chunk(std::optional<Chunk> chunk);
+  bool can_push_more() const;
+  void add_chunk(Chunk chunk);
+  std::size_t how_much_to_read(std::optional<std::size_t> n) const;
+  Chunk from_list(std::size_t n);
+  void on_eof_chunk();
+  void emit_readable();
+  void emit_readable_();
+  void maybe_read_more();
+  void maybe_read_more_();
+  void flow();
+  void resume_();
+  void end_readable();
+  void end_readable_nt();
+  void clear_await_drain();
+  void on_data_listener_added();
+  void track_lengths();
+  // destroy.js
+  void destroy_internal(const MaybeError& err, Callback cb);
+  void emit_error_nt(const JsError& err);
+  void emit_close_nt();
+  void error_or_destroy(const JsError& err, bool sync);
+  // transform.js
+  void transform_write(const Chunk& chunk, Callback cb);
+  void transform_final(Callback cb);
+
+  void next_tick(std::function<void(Stream&)> fn);
+
+  runtime::Runtime& rt_;
+  std::string name_;
+  bool object_mode_ = false;
+  bool allow_half_open_ = true;
+  bool transform_ = false;
+  std::unique_ptr<WritableState> w_;
+  std::unique_ptr<ReadableState> r_;
+  std::vector<EventSlot> events_;
+  ListenerId next_listener_ = 1;
+  Callback transform_callback_;  // kCallback: the _write callback held back by a full side
+};
+
+using StreamRef = std::shared_ptr<Stream>;
+
+// stream.pipeline(streams..., callback) (lib/internal/streams/pipeline.js): pipes each
+// stream into the next, destroys every stage on the first error, and calls back once,
+// on a nextTick, when every stage has finished or closed.
+void pipeline(const std::vector<StreamRef>& streams, std::function<void(const MaybeError&)> cb);
+
+// ERR_STREAM_PREMATURE_CLOSE, as Node builds it.
+JsError premature_close();
+
+}  // namespace nodelab::streams

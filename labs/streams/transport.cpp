@@ -1,0 +1,209 @@
+#include "streams/transport.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace nodelab::streams {
+
+namespace {
+
+JsError uv_error(const char* syscall, int status) {
+  // Node's ErrnoException: "write EPIPE", code EPIPE.
+  return {"Error", uv_err_name(status), fmt::format("{} {}", syscall, uv_err_name(status))};
+}
+
+}  // namespace
+
+struct UvSink::Handle {
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } u{};
+  Kind kind = Kind::tcp;
+  uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&u); }
+};
+
+UvSink::UvSink(runtime::Runtime& rt, Kind kind, runtime::Site site)
+    : rt_(rt), port_(rt, site), alive_(std::make_shared<bool>(true)) {
+  port_.unref();
+  handle_ = new Handle;
+  handle_->kind = kind;
+  if (kind == Kind::tcp) {
+    uv_tcp_init(rt.loop(), &handle_->u.tcp);
+  } else {
+    uv_pipe_init(rt.loop(), &handle_->u.pipe, 0);
+  }
+  handle_->handle()->data = handle_;
+}
+
+UvSink::~UvSink() {
+  *alive_ = false;
+  close();
+  port_.close();
+}
+
+uv_stream_t* UvSink::stream() const {
+  return reinterpret_cast<uv_stream_t*>(&handle_->u);
+}
+
+void UvSink::hold() {
+  if (holds_++ == 0) port_.ref();
+}
+
+void UvSink::release() {
+  if (holds_ > 0 && --holds_ == 0) port_.unref();
+}
+
+void UvSink::close() {
+  if (handle_ == nullptr || closing_) return;
+  closing_ = true;
+  uv_close(handle_->handle(), [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
+}
+
+int UvSink::connect(std::uint16_t port, std::function<void(int)> on_connect) {
+  struct Req {
+    uv_connect_t req{};
+    std::function<void(int)> cb;
+    UvSink* sink = nullptr;
+    std::shared_ptr<bool> alive;
+  };
+  sockaddr_in addr{};
+  uv_ip4_addr("127.0.0.1", port, &addr);
+  auto* r = new Req;
+  r->cb = std::move(on_connect);
+  r->sink = this;
+  r->alive = alive_;
+  r->req.data = r;
+  hold();
+  const int rc = uv_tcp_connect(&r->req, &handle_->u.tcp, reinterpret_cast<const sockaddr*>(&addr),
+                                [](uv_connect_t* req, int status) {
+                                  auto* rq = static_cast<Req*>(req->data);
+                                  if (*rq->alive) {
+                                    UvSink* s = rq->sink;
+                                    auto cb = std::move(rq->cb);
+                                    s->port_.post([s, cb, status] {
+                                      s->release();
+                                      cb(status);
+                                    });
+                                  }
+                                  delete rq;
+                                });
+  if (rc != 0) {
+    release();
+    delete r;
+  }
+  return rc;
+}
+
+int UvSink::open_pipe(int fd) {
+  return uv_pipe_open(&handle_->u.pipe, fd);
+}
+
+void UvSink::attach(Stream& s) {
+  struct WriteReq {
+    uv_write_t req{};
+    Chunk chunk;  // keeps the bytes alive until libuv is done with them
+    Callback cb;
+    UvSink* sink = nullptr;
+    std::shared_ptr<bool> alive;
+  };
+  s.write_impl = [this](Stream&, const Chunk& chunk, Callback cb) {
+    if (!open()) {
+      cb(JsError{"Error", "EPIPE", "write EPIPE"});
+      return;
+    }
+    uv_buf_t buf =
+        uv_buf_init(const_cast<char*>(chunk.data()), static_cast<unsigned>(chunk.length));
+    const int n = uv_try_write(stream(), &buf, 1);
+    if (n >= 0 && static_cast<std::size_t>(n) == chunk.length) {
+      ++sync_writes_;
+      cb(std::nullopt);  // the kernel took it all: a synchronous completion
+      return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+      cb(uv_error("write", n));
+      return;
+    }
+    const std::size_t done = n > 0 ? static_cast<std::size_t>(n) : 0;
+    auto* w = new WriteReq;
+    w->chunk = chunk.slice(done, chunk.length - done);
+    w->cb = std::move(cb);
+    w->sink = this;
+    w->alive = alive_;
+    w->req.data = w;
+    uv_buf_t rest =
+        uv_buf_init(const_cast<char*>(w->chunk.data()), static_cast<unsigned>(w->chunk.length));
+    ++async_writes_;
+    hold();
+    const int rc = uv_write(&w->req, stream(), &rest, 1, [](uv_write_t* req, int status) {
+      auto* wr = static_cast<WriteReq*>(req->data);
+      if (*wr->alive) {
+        UvSink* sk = wr->sink;
+        auto done_cb = std::move(wr->cb);
+        sk->port_.post([sk, done_cb, status] {
+          sk->release();
+          if (status == 0) {
+            done_cb(std::nullopt);
+          } else {
+            done_cb(uv_error("write", status));
+          }
+        });
+      }
+      delete wr;
+    });
+    if (rc != 0) {
+      release();
+      auto failed = std::move(w->cb);
+      delete w;
+      failed(uv_error("write", rc));
+      return;
+    }
+    write_queue_peak_ = std::max(write_queue_peak_, stream()->write_queue_size);
+  };
+  s.final_impl = [this](Stream&, Callback cb) {
+    struct ShutdownReq {
+      uv_shutdown_t req{};
+      Callback cb;
+      UvSink* sink = nullptr;
+      std::shared_ptr<bool> alive;
+    };
+    // shutdown(2) is for sockets: a pipe's write end signals EOF when it is closed (destroy).
+    if (!open() || handle_->kind == Kind::pipe) {
+      cb(std::nullopt);
+      return;
+    }
+    auto* r = new ShutdownReq;
+    r->cb = std::move(cb);
+    r->sink = this;
+    r->alive = alive_;
+    r->req.data = r;
+    hold();
+    const int rc = uv_shutdown(&r->req, stream(), [](uv_shutdown_t* req, int status) {
+      auto* rq = static_cast<ShutdownReq*>(req->data);
+      if (*rq->alive) {
+        UvSink* sk = rq->sink;
+        auto done_cb = std::move(rq->cb);
+        sk->port_.post([sk, done_cb, status] {
+          sk->release();
+          // A peer that already left (ENOTCONN) is not the writer's failure.
+          done_cb(status == 0 || status == UV_ENOTCONN ? MaybeError()
+                                                       : MaybeError(uv_error("shutdown", status)));
+        });
+      }
+      delete rq;
+    });
+    if (rc != 0) {
+      release();
+      auto failed = std::move(r->cb);
+      delete r;
+      failed(std::nullopt);
+    }
+  };
+  s.destroy_hook = [this](Stream&, const MaybeError& err, Callback cb) {
+    close();
+    cb(err);
+  };
+}
+
+}  // namespace nodelab::streams
