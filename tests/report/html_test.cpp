@@ -178,6 +178,9 @@ TEST_CASE("html.self_contained_page") {
   CHECK(p.html.find("window.nodelabErrors = []") != std::string::npos);
   CHECK(p.html.find("window.onerror") != std::string::npos);
   CHECK(p.html.find("dataset.rendered = '1'") != std::string::npos);
+  CHECK(p.html.find("'securitypolicyviolation'") != std::string::npos);
+  CHECK(p.html.find("body.dataset.lanes = ") != std::string::npos);
+  CHECK(p.html.find("bars: barsDrawn[i], color: l.color") != std::string::npos);
   CHECK(p.html.find("<canvas id=\"timeline\"") != std::string::npos);
   CHECK(p.html.find("<noscript>") != std::string::npos);
   CHECK(run.rt.shutdown() == 0);
