@@ -1,0 +1,47 @@
+// Node 20's stream.pipeline over loopback TCP, the same flow as lab-streams'
+// pipeline-1gib.yaml: fs.createReadStream('/dev/zero') -> pass-through Transform -> net.Socket,
+// highWaterMark = chunk on every stage. The far end is a net server on its own thread
+// (worker_threads, its own event loop), reading as fast as it can, as the lab's Asio peer does.
+//
+//   node pipeline.js [BYTES] [HWM]     prints one JSON line: bytes, ms, MBps
+'use strict';
+const { Worker, isMainThread, parentPort } = require('worker_threads');
+const net = require('net');
+
+if (!isMainThread) {
+  const server = net.createServer((sock) => {
+    server.close();
+    let received = 0;
+    sock.on('data', (c) => { received += c.length; });
+    sock.on('end', () => parentPort.postMessage({ received }));
+  });
+  server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+  return;
+}
+
+const fs = require('fs');
+const { Transform, pipeline } = require('stream');
+const bytes = Number(process.argv[2] || 1073741824);
+const hwm = Number(process.argv[3] || 65536);
+const worker = new Worker(__filename);
+let t0 = 0;
+let pipelineErr;
+worker.on('message', (m) => {
+  if (m.port !== undefined) {
+    const sock = net.connect({ port: m.port, host: '127.0.0.1', highWaterMark: hwm });
+    sock.once('connect', () => {
+      t0 = performance.now();
+      const src = fs.createReadStream('/dev/zero', { highWaterMark: hwm, start: 0, end: bytes - 1 });
+      const t = new Transform({ highWaterMark: hwm, transform(chunk, enc, cb) { cb(null, chunk); } });
+      pipeline(src, t, sock, (err) => { pipelineErr = err; });
+    });
+    return;
+  }
+  const ms = performance.now() - t0;
+  if (pipelineErr || m.received !== bytes) {
+    console.error(`failed: received ${m.received} of ${bytes}`, pipelineErr);
+    process.exit(1);
+  }
+  console.log(JSON.stringify({ bytes, hwm, ms: +ms.toFixed(1), MBps: +(bytes / 1e6 / (ms / 1000)).toFixed(1) }));
+  worker.terminate();
+});
