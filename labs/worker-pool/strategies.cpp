@@ -1,7 +1,5 @@
 #include "worker-pool/strategies.hpp"
 
-#include <cstdlib>
-#include <cstring>
 
 #include "worker-pool/cpu.hpp"
 
@@ -26,18 +24,8 @@ void MainThread::submit(TaskRecord& t, Settle settle) {
 // ---------------------------------------------------------------------------------------
 // libuv-threadpool
 
-std::uint32_t LibuvThreadpool::threadpool_size() {
-  // libuv 1.44 src/threadpool.c: atoi(getenv("UV_THREADPOOL_SIZE")), 0 -> 1, > 1024 -> 1024.
-  const char* v = std::getenv("UV_THREADPOOL_SIZE");
-  if (v == nullptr) return 4;
-  long n = std::atol(v);
-  if (n <= 0) n = 1;
-  if (n > 1024) n = 1024;
-  return static_cast<std::uint32_t>(n);
-}
-
 LibuvThreadpool::LibuvThreadpool(runtime::Runtime& rt, runtime::Site site)
-    : rt_(rt), site_(site), size_(threadpool_size()) {}
+    : rt_(rt), site_(site), size_(runtime::threadpool_size()) {}
 
 void LibuvThreadpool::submit(TaskRecord& t, Settle settle) {
   TaskRecord* rec = &t;

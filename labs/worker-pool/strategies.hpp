@@ -34,12 +34,10 @@ class MainThread final : public Strategy {
 
 class LibuvThreadpool final : public Strategy {
  public:
-  // `size`: UV_THREADPOOL_SIZE as libuv reads it (default 4, clamped to [1, 1024]).
+  // Its size: UV_THREADPOOL_SIZE as libuv reads it (runtime::threadpool_size()).
   LibuvThreadpool(runtime::Runtime& rt, runtime::Site site);
   void submit(TaskRecord& t, Settle settle) override;
   std::uint32_t capacity() const override { return size_; }
-  // libuv's reading of UV_THREADPOOL_SIZE (src/threadpool.c init_threads).
-  static std::uint32_t threadpool_size();
 
  private:
   runtime::Runtime& rt_;

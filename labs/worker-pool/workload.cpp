@@ -70,7 +70,7 @@ std::string strategy_detail(const WorkloadConfig& c) {
           c.pool.min_threads, c.pool.max_threads, max_queue_text(c),
           c.pool.concurrent_tasks_per_worker);
     case StrategyKind::libuv_threadpool:
-      return fmt::format(" (UV_THREADPOOL_SIZE {})", LibuvThreadpool::threadpool_size());
+      return fmt::format(" (UV_THREADPOOL_SIZE {})", runtime::threadpool_size());
     default:
       return "";
   }
@@ -588,6 +588,13 @@ void parse_pool(script::Parser& p, const YAML::Node& v, WorkloadConfig& c) {
       c.max_queue_auto = true;
       c.pool.max_queue = static_cast<double>(max * max);
     } else {
+      const bool number = !q.empty() && q.find_first_not_of("0123456789.eE+-") == std::string::npos;
+      if (!number) {
+        p.fail(f.get("max_queue"),
+               fmt::format("`max_queue` of `pool` must be auto or a whole number; got '{}' (omit "
+                           "it for Infinity)",
+                           q));
+      }
       c.pool.max_queue = static_cast<double>(f.integer("max_queue", 0, 1'000'000));
     }
   }
