@@ -410,6 +410,13 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
       total += t->writable_length() + t->readable_length();
     if (sink_) total += sink_->writable_length();
     buffered_peak_ = std::max(buffered_peak_, total);
+    // A graph for --trace: at most one sample per millisecond (a run makes millions of calls).
+    const runtime::Nanos now = runtime::hrtime();
+    if (now - last_sample_ >= std::chrono::milliseconds(1)) {
+      last_sample_ = now;
+      rt_.sample("bufferedBytes", static_cast<double>(total));
+      if (sink_) rt_.sample("sink.writableLength", static_cast<double>(sink_->writable_length()));
+    }
     return total;
   }
 
@@ -557,7 +564,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
   std::vector<StreamRef> transforms_;
   std::uint64_t produced_ = 0, delivered_ = 0, objects_ = 0, peer_received_ = 0;
   std::uint64_t buffered_peak_ = 0, write_false_ = 0, drains_ = 0;
-  runtime::Nanos started_{0}, elapsed_{0}, paused_{0}, waiting_since_{-1};
+  runtime::Nanos started_{0}, elapsed_{0}, paused_{0}, waiting_since_{-1}, last_sample_{0};
   bool stopped_ = false, ceiling_hit_ = false, errored_ = false, done_ = false;
   bool pipeline_done_ = false, sink_finished_ = false, delivery_done_ = false, peer_done_ = false;
   bool finished_ = false;

@@ -1,0 +1,117 @@
+// The `flow` block over its three transports (labs/streams/flow.cpp), run as the lab runs a
+// scenario: real bytes through the kernel to the Asio peer, every handle closed afterwards
+// (rt.shutdown() == 0 is uv_loop_close() == 0). No timing assertions: counts and bounds only.
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+#include "metrics/metric_set.hpp"
+#include "runtime/runtime.hpp"
+#include "script/interpreter.hpp"
+#include "script/scenario.hpp"
+#include "streams/world.hpp"
+#include "support/runtime_helpers.hpp"
+
+using namespace nodelab;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct FlowRun {
+  std::vector<std::string> logs;
+  metrics::MetricSet m;
+  runtime::Outcome outcome = runtime::Outcome::completed;
+  int loop_close = -1;
+  double get(std::string_view p) const { return m.get(p).value_or(-1); }
+};
+
+FlowRun run_flow(const std::string& flow_yaml) {
+  static const auto registry = streams::registry();
+  const script::Scenario s = script::parse_scenario("lab: streams\nmain: []\nflow:\n" + flow_yaml,
+                                                    "flow_test.yaml", registry);
+  FlowRun r;
+  runtime::Runtime rt;
+  {
+    script::Interpreter interp(s, rt);
+    r.outcome = interp.run().outcome;
+    interp.extension<streams::World>().collect(r.m);
+  }
+  r.logs = testing::log_texts(rt);
+  r.loop_close = rt.shutdown();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("streams.flow_tcp_moves_every_byte_through_the_kernel") {
+  runtime::Watchdog wd(60s);
+  const FlowRun r = run_flow(
+      "  transport: tcp\n  mode: pipeline\n  bytes: 4194304\n  chunk: 16384\n"
+      "  transforms: [ {} ]\n");
+  CHECK(r.outcome == runtime::Outcome::completed);
+  REQUIRE(r.logs.size() == 2);
+  CHECK(r.logs[1] == "done: peer received 4194304 bytes");
+  // The peer counted what it read from its socket: the bytes crossed the kernel.
+  CHECK(r.get("flow.peerBytes") == 4194304);
+  CHECK(r.get("flow.leakedHandles") == 0);
+  CHECK(r.loop_close == 0);
+}
+
+TEST_CASE("streams.flow_pipe_honor_stays_within_the_bound") {
+  runtime::Watchdog wd(60s);
+  const FlowRun r = run_flow(
+      "  transport: pipe\n  mode: honor\n  bytes: 2097152\n  chunk: 16384\n"
+      "  transforms: [ {} ]\n  peer_rate: 8388608\n");
+  CHECK(r.get("flow.peerBytes") == 2097152);
+  // t1's two sides and the sink: each at most highWaterMark (16384) + one chunk (16384).
+  CHECK(r.get("flow.bufferedPeak") <= 3 * (16384 + 16384));
+  // A slow reader behind a 64 KiB pipe buffer: the producer must have been told to wait.
+  CHECK(r.get("flow.writeFalse") >= 1);
+  CHECK(r.loop_close == 0);
+}
+
+TEST_CASE("streams.flow_ignore_is_stopped_by_the_ceiling") {
+  runtime::Watchdog wd(60s);
+  const FlowRun r = run_flow(
+      "  transport: memory\n  mode: ignore\n  bytes: 1073741824\n  chunk: 65536\n"
+      "  peer_rate: 1048576\n  max_buffered: 8388608\n");
+  REQUIRE(r.logs.size() == 2);
+  CHECK(r.logs[1] ==
+        "ceiling: more than 8388608 bytes buffered: the producer stops and destroys the sink");
+  CHECK(r.get("flow.ceilingHit") == 1);
+  CHECK(r.get("flow.bufferedPeak") > 8388608);
+  // It stopped long before producing the whole gigabyte.
+  CHECK(r.get("flow.sourceBytes") < 1073741824);
+  CHECK(r.loop_close == 0);
+}
+
+TEST_CASE("streams.flow_pipe_mode_error_leaks_the_source_fd_and_the_socket") {
+  runtime::Watchdog wd(60s);
+  const FlowRun r = run_flow(
+      "  transport: tcp\n  mode: pipe\n  bytes: 8388608\n  chunk: 65536\n"
+      "  transforms: [ {} ]\n  fail: { stage: t1, at: 5 }\n");
+  REQUIRE(r.logs.size() == 4);
+  CHECK(r.logs[1] == "t1 error: t1 failed");
+  CHECK(r.logs[2] ==
+        "after 50 ms: source destroyed=false (fd open), t1 destroyed=true, sink destroyed=false "
+        "(socket open)");
+  CHECK(r.get("flow.leakedHandles") == 2);
+  // The lab's cleanup closed them: nothing outlives the run.
+  CHECK(r.loop_close == 0);
+}
+
+TEST_CASE("streams.flow_pipeline_error_destroys_everything") {
+  runtime::Watchdog wd(60s);
+  const FlowRun r = run_flow(
+      "  transport: tcp\n  mode: pipeline\n  bytes: 8388608\n  chunk: 65536\n"
+      "  transforms: [ {} ]\n  fail: { stage: t1, at: 5 }\n");
+  REQUIRE(r.logs.size() == 4);
+  CHECK(r.logs[2] == "pipeline callback: error=t1 failed");
+  CHECK(r.logs[3] ==
+        "after 50 ms: source destroyed=true (fd closed), t1 destroyed=true, sink destroyed=true "
+        "(socket closed)");
+  CHECK(r.get("flow.leakedHandles") == 0);
+  CHECK(r.loop_close == 0);
+}
