@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
                           {"util", "", "utilization.total"},
                           {"loop delay p99", "ms", "eventLoopDelay.p99_ms"},
                           {"ELU", "", "eventLoopUtilization.utilization"},
-                          {"startup max", "ms", "pool.workerStartup.max_ms"},
+                          {"startup max", "ms", "workerStartup.max_ms"},
                           {"µs/MiB", "", "messaging.perMiB_us"},
                           {"copies", "", "messaging.copiesPerMessage"},
                           {"sender after", "", "messaging.senderBytesAfter"},

@@ -347,11 +347,11 @@ void Pool::collect(metrics::MetricSet& out) const {
   out.set("pool.workersRetired", workers_retired_);
   out.set("pool.queueSize.peak", static_cast<double>(queue_peak_));
   out.set("pool.maxQueue", options_.max_queue);
-  out.set("pool.workerStartup.p50_ms",
+  out.set("workerStartup.p50_ms",
           startup_ns_.empty()
               ? std::nullopt
               : std::optional<double>(static_cast<double>(startup_ns_.percentile(50)) / 1e6));
-  out.set("pool.workerStartup.max_ms",
+  out.set("workerStartup.max_ms",
           startup_ns_.empty()
               ? std::nullopt
               : std::optional<double>(static_cast<double>(startup_ns_.max()) / 1e6));

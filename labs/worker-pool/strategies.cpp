@@ -1,6 +1,5 @@
 #include "worker-pool/strategies.hpp"
 
-
 #include "worker-pool/cpu.hpp"
 
 namespace nodelab::worker_pool {

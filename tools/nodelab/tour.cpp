@@ -30,6 +30,9 @@ const std::vector<Stop>& stops() {
       {"event-loop", "cpu-work-strategies", true,
        "the same 200 ms of CPU work four ways: only setImmediate chunks and the threadpool keep "
        "the timer on time; nextTick 'chunking' is no better than one block"},
+      {"worker-pool", "strategies-side-by-side", true,
+       "the same CPU tasks four ways: on the loop the loop's delay is the task time; the pool "
+       "keeps the loop free, and a worker per task pays a start-up on every task"},
       {"emitter", "leak-vs-mitigations", true,
        "a listener per request on a long-lived emitter: only the leak retains memory; once() "
        "cleans up but makes each emit walk the array"},
