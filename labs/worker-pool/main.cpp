@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
                           {"loop delay p99", "ms", "eventLoopDelay.p99_ms"},
                           {"ELU", "", "eventLoopUtilization.utilization"},
                           {"startup max", "ms", "workerStartup.max_ms"},
+                          {"fs read", "ms", "fsProbe.wait_ms"},
                           {"µs/MiB", "", "messaging.perMiB_us"},
                           {"copies", "", "messaging.copiesPerMessage"},
                           {"sender after", "", "messaging.senderBytesAfter"},
