@@ -40,9 +40,11 @@ void LibuvThreadpool::submit(TaskRecord& t, Settle settle) {
         (void)sink;
         rec->finished = runtime::hrtime();
       },
-      [rec, settle] {
+      [this, rec, settle] {
+        // The pbkdf2 callback resolves the task's promise; its reaction is a microtask.
         rec->state = TaskState::completed;
-        settle(*rec);
+        rt_.enqueue_microtask([settle, rec] { settle(*rec); }, site_,
+                              runtime::CallbackKind::promise);
       },
       site_, "CPU task");
 }
