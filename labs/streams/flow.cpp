@@ -78,16 +78,22 @@ std::string start_line(const Config& c) {
                      kTransports[static_cast<int>(c.transport)], c.hwm_value());
 }
 
-// Pacing: the n-th unit of work is due at max(now, previous due) + len / rate.
+// Pacing at `rate` bytes/s: each unit of work is due `len / rate` after the previous one (or
+// after now, less a 2 ms allowance to catch up after a late timer). A unit due within the next
+// millisecond completes on setImmediate, a later one on setTimeout: timers have a 1 ms
+// granularity, and a 0.5 ms delay rounded up to 1 would halve the rate.
 struct Pacer {
-  double last_ms = -1;
-  double delay_for(runtime::Runtime& rt, std::uint64_t len, std::uint64_t rate) {
-    (void)rt;
+  double last_ms = -1e18;
+  void schedule(runtime::Runtime& rt, std::uint64_t len, std::uint64_t rate, runtime::Task fn) {
     const double now = runtime::to_ms(runtime::hrtime());
-    const double due =
-        std::max(now, last_ms) + static_cast<double>(len) * 1000.0 / static_cast<double>(rate);
+    const double due = std::max(last_ms, now - 2.0) +
+                       static_cast<double>(len) * 1000.0 / static_cast<double>(rate);
     last_ms = due;
-    return due - now;
+    if (due - now < 1.0) {
+      rt.set_immediate(std::move(fn), 0);
+    } else {
+      rt.set_timeout(due - now, std::move(fn), 0);
+    }
   }
 };
 
@@ -246,7 +252,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
       if (tc.rate == 0) {
         done();
       } else {
-        st.rt().set_timeout(pacer->delay_for(st.rt(), chunk.length, tc.rate), done, 0);
+        pacer->schedule(st.rt(), chunk.length, tc.rate, done);
       }
     };
     return s;
@@ -277,7 +283,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
       if (rate == 0) {
         st.rt().set_immediate(done, 0);
       } else {
-        st.rt().set_timeout(pacer->delay_for(st.rt(), chunk.length, rate), done, 0);
+        pacer->schedule(st.rt(), chunk.length, rate, done);
       }
     };
     if (cfg_.fail_stage == "sink") wrap_sink_failure(*s);
@@ -583,9 +589,10 @@ constexpr const char* kTwinFlow = R"JS(function runFlow(cfg) {
   let stopped = false, ceilingHit = false, errored = false, done = false;
   let pipelineDone = false, deliveryDone = false;
   let server = null, ipcPath = null;
-  const pacer = () => { let last = -1; return (len, rate) => {
-    const now = performance.now(); const due = Math.max(now, last) + len * 1000 / rate;
-    last = due; return due - now; }; };
+  // Paced at `rate` bytes/s; due within 1 ms: setImmediate (timers round up to 1 ms).
+  const pacer = () => { let last = -1e18; return (len, rate, fn) => {
+    const now = performance.now(); const due = Math.max(last, now - 2) + len * 1000 / rate;
+    last = due; if (due - now < 1) setImmediate(fn); else setTimeout(fn, due - now); }; };
   // The far end: a server in this process reading at cfg.peerRate (net.Socket pause/resume).
   function startPeer(onListening) {
     server = net.createServer((sock) => {
@@ -593,7 +600,7 @@ constexpr const char* kTwinFlow = R"JS(function runFlow(cfg) {
       const pace = pacer();
       sock.on('data', (c) => {
         peerReceived += c.length;
-        if (cfg.peerRate > 0) { sock.pause(); setTimeout(() => sock.resume(), pace(c.length, cfg.peerRate)); }
+        if (cfg.peerRate > 0) { sock.pause(); pace(c.length, cfg.peerRate, () => sock.resume()); }
       });
       sock.on('error', () => {});
       sock.on('close', () => { onPeerEof(); });
@@ -620,7 +627,7 @@ constexpr const char* kTwinFlow = R"JS(function runFlow(cfg) {
       const fail = cfg.failStage === name && ++calls === cfg.failAt;
       if (tc.work_us > 0) { const end = performance.now() + tc.work_us / 1000; while (performance.now() < end); }
       const done = () => fail ? cb(new Error(name + ' failed')) : cb(null, chunk);
-      if (tc.rate === 0) done(); else setTimeout(done, pace(cfg.objectMode ? cfg.chunk : chunk.length, tc.rate));
+      if (tc.rate === 0) done(); else pace(cfg.objectMode ? cfg.chunk : chunk.length, tc.rate, done);
     } });
     t.flowName = name;
     return t;
@@ -641,7 +648,7 @@ constexpr const char* kTwinFlow = R"JS(function runFlow(cfg) {
       if (failing && ++calls === cfg.failAt) { setImmediate(() => cb(new Error('sink failed'))); return; }
       const n = cfg.objectMode ? chunk.payload.length : chunk.length;
       const fin = () => { delivered += n; objects++; cb(); };
-      if (cfg.peerRate === 0) setImmediate(fin); else setTimeout(fin, pace(n, cfg.peerRate));
+      if (cfg.peerRate === 0) setImmediate(fin); else pace(n, cfg.peerRate, fin);
     } });
     s.flowName = 'sink';
     return s;

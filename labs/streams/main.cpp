@@ -23,10 +23,12 @@ int main(int argc, char** argv) {
   };
   spec.default_max_memory_mib = 512;
   spec.compare_in_children = true;
-  spec.compare_columns = {
-      {"buffered", "peak", "flow.bufferedPeak"}, {"sink wl", "peak", "sink.writableLengthPeak"},
-      {"false", "", "flow.writeFalse"},          {"paused", "ms", "flow.paused_ms"},
-      {"MB/s", "", "flow.throughput_MBps"},      {"rss peak", "", "memory.rssPeak_bytes"},
-      {"total", "ms", "loop.total_ms"}};
+  spec.compare_columns = {{"peak buffered", "bytes", "flow.bufferedPeak"},
+                          {"sink peak wl", "bytes", "sink.writableLengthPeak"},
+                          {"false", "", "flow.writeFalse"},
+                          {"paused", "ms", "flow.paused_ms"},
+                          {"MB/s", "", "flow.throughput_MBps"},
+                          {"rss peak", "", "memory.rssPeak_bytes"},
+                          {"total", "ms", "loop.total_ms"}};
   return nodelab::cli::run_lab(spec, argc, argv);
 }

@@ -51,11 +51,8 @@ Stream::Stream(runtime::Runtime& rt, std::string name, StreamOptions o)
     // transform.js: `this._readableState.sync = false`.
     if (o.transform) r_->sync = false;
   }
-  if (o.transform) {
-    // Transform listens to its own 'prefinish' only when _final is not transform.js's; ours
-    // always is, so _final (flush, push(null)) runs from prefinish().
-    allow_half_open_ = true;
-  }
+  // A Transform's _final is transform.js's final() (flush, then push(null)); it runs from
+  // prefinish(), as Writable's does for any stream with a _final.
 }
 
 void Stream::next_tick(std::function<void(Stream&)> fn) {
@@ -181,10 +178,7 @@ bool Stream::write(Chunk chunk, Callback cb) {
   // stream errors (errorOrDestroy(..., sync = true)); write() returns false.
   if (st.ending || st.destroyed) {
     const JsError err = st.ending ? err_write_after_end() : err_stream_destroyed("write");
-    if (cb) {
-      auto self = shared_from_this();
-      rt_.next_tick([cb, err] { cb(err); }, 0);
-    }
+    if (cb) rt_.next_tick([cb, err] { cb(err); }, 0);
     error_or_destroy(err, true);
     ++stats.write_false;
     return false;
