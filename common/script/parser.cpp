@@ -283,6 +283,14 @@ runtime::Site Parser::register_site(const Op* op) {
   return static_cast<runtime::Site>(scenario_.sites.size() - 1);
 }
 
+void Parser::append_block_op(std::unique_ptr<Op> op, const YAML::Node& at) {
+  const SourceLoc where = loc(at);
+  op->line = where.line;
+  op->col = where.col;
+  op->site = register_site(op.get());
+  scenario_.main.push_back(std::move(op));
+}
+
 // ---------------------------------------------------------------------------------------
 
 Fields::Fields(Parser& p, YAML::Node map, std::string_view op)

@@ -74,6 +74,9 @@ class Parser {
 
   // Registers an op's site (for narration and traces); returns its id.
   runtime::Site register_site(const Op* op);
+  // A lab block (`requests:`, `workload:`...) that runs as the main script's last op: placed
+  // at `at`, given a site, appended to the scenario's main script.
+  void append_block_op(std::unique_ptr<Op> op, const YAML::Node& at);
 
   // Parameters: a scalar that is exactly `$name` stands for the parameter's value, and
   // `${name}` inside a text is replaced by it. Only scenarios that declare `params` have any.

@@ -212,7 +212,7 @@ class RequestsOp final : public script::Op {
 }  // namespace
 
 void add_request_block(script::OpRegistry& r) {
-  r.add_block("requests", [](script::Parser& p, const YAML::Node& v, script::Scenario& s) {
+  r.add_block("requests", [](script::Parser& p, const YAML::Node& v, script::Scenario&) {
     script::Fields f = p.fields(v, "requests",
                                 {"count", "payload_bytes", "strategy", "emitter", "event",
                                  "emit_every", "sample_every", "max_retained_bytes"});
@@ -237,12 +237,7 @@ void add_request_block(script::OpRegistry& r) {
     }
     p.add_expanded(static_cast<double>(cfg.count), v);
     // The requests start once the main script has run: the block is its last op.
-    auto op = std::make_unique<RequestsOp>(std::move(cfg));
-    const auto loc = p.loc(v);
-    op->line = loc.line;
-    op->col = loc.col;
-    op->site = p.register_site(op.get());
-    s.main.push_back(std::move(op));
+    p.append_block_op(std::make_unique<RequestsOp>(std::move(cfg)), v);
   });
 }
 

@@ -306,7 +306,7 @@ void MessagingOp::emit_twin(script::TwinWriter& w) const {
 }  // namespace
 
 void add_messaging_block(script::OpRegistry& r) {
-  r.add_block("messaging", [](script::Parser& p, const YAML::Node& v, script::Scenario& s) {
+  r.add_block("messaging", [](script::Parser& p, const YAML::Node& v, script::Scenario&) {
     script::Fields f = p.fields(v, "messaging", {"mode", "bytes", "rounds", "increments"});
     Config c;
     const std::string mode = f.string("mode");
@@ -327,12 +327,7 @@ void add_messaging_block(script::OpRegistry& r) {
       c.bytes = static_cast<std::uint64_t>(f.integer("bytes", 1, std::int64_t{256} << 20, 1 << 20));
       c.rounds = static_cast<std::uint32_t>(f.integer("rounds", 1, 10'000, 10));
     }
-    auto op = std::make_unique<MessagingOp>(c);
-    const auto loc = p.loc(v);
-    op->line = loc.line;
-    op->col = loc.col;
-    op->site = p.register_site(op.get());
-    s.main.push_back(std::move(op));
+    p.append_block_op(std::make_unique<MessagingOp>(c), v);
   });
 }
 

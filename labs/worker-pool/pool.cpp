@@ -226,10 +226,7 @@ void Pool::done(TaskInfo* t, std::string error) {
   } else {
     t->rec->state = TaskState::completed;
   }
-  // The promise settles: the workload's reaction runs as a microtask.
-  TaskRecord* rec = t->rec;
-  Settle settle = t->settle;
-  rt_.enqueue_microtask([settle, rec] { settle(*rec); }, site_, runtime::CallbackKind::promise);
+  settle_later(rt_, site_, t->settle, *t->rec);
 }
 
 bool Pool::distribute(TaskInfo* t, const std::vector<WorkerInfo*>& workers) {
@@ -347,14 +344,8 @@ void Pool::collect(metrics::MetricSet& out) const {
   out.set("pool.workersRetired", workers_retired_);
   out.set("pool.queueSize.peak", static_cast<double>(queue_peak_));
   out.set("pool.maxQueue", options_.max_queue);
-  out.set("workerStartup.p50_ms",
-          startup_ns_.empty()
-              ? std::nullopt
-              : std::optional<double>(static_cast<double>(startup_ns_.percentile(50)) / 1e6));
-  out.set("workerStartup.max_ms",
-          startup_ns_.empty()
-              ? std::nullopt
-              : std::optional<double>(static_cast<double>(startup_ns_.max()) / 1e6));
+  out.set("workerStartup.p50_ms", ms_percentile(startup_ns_, 50));
+  out.set("workerStartup.max_ms", ms_max(startup_ns_));
 }
 
 }  // namespace nodelab::worker_pool

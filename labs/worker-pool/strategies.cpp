@@ -16,8 +16,7 @@ void MainThread::submit(TaskRecord& t, Settle settle) {
   t.finished = runtime::hrtime();
   t.state = TaskState::completed;
   // An async function that did its work synchronously: the caller's await resumes later.
-  TaskRecord* rec = &t;
-  rt_.enqueue_microtask([settle, rec] { settle(*rec); }, site_, runtime::CallbackKind::promise);
+  settle_later(rt_, site_, settle, t);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -43,8 +42,7 @@ void LibuvThreadpool::submit(TaskRecord& t, Settle settle) {
       [this, rec, settle] {
         // The pbkdf2 callback resolves the task's promise; its reaction is a microtask.
         rec->state = TaskState::completed;
-        rt_.enqueue_microtask([settle, rec] { settle(*rec); }, site_,
-                              runtime::CallbackKind::promise);
+        settle_later(rt_, site_, settle, *rec);
       },
       site_, "CPU task");
 }
@@ -124,22 +122,14 @@ void WorkerPerTask::finished(Worker* w) {
   w->done = true;
   --live_;
   w->rec->state = TaskState::completed;
-  TaskRecord* rec = w->rec;
-  Settle settle = w->settle;
-  rt_.enqueue_microtask([settle, rec] { settle(*rec); }, site_, runtime::CallbackKind::promise);
+  settle_later(rt_, site_, w->settle, *w->rec);
 }
 
 void WorkerPerTask::collect(metrics::MetricSet& out) const {
   out.set("workers.started", started_);
   out.set("workers.peakLive", peak_live_);
-  out.set("workerStartup.p50_ms",
-          startup_ns_.empty()
-              ? std::nullopt
-              : std::optional<double>(static_cast<double>(startup_ns_.percentile(50)) / 1e6));
-  out.set("workerStartup.max_ms",
-          startup_ns_.empty()
-              ? std::nullopt
-              : std::optional<double>(static_cast<double>(startup_ns_.max()) / 1e6));
+  out.set("workerStartup.p50_ms", ms_percentile(startup_ns_, 50));
+  out.set("workerStartup.max_ms", ms_max(startup_ns_));
 }
 
 }  // namespace nodelab::worker_pool

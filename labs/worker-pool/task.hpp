@@ -8,9 +8,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "metrics/histogram.hpp"
+#include "metrics/metric_set.hpp"
 #include "runtime/runtime.hpp"
 
 namespace nodelab::worker_pool {
@@ -48,5 +51,13 @@ class Strategy {
   // Facts the strategy measured (worker start-ups, peak queue...), as metrics.
   virtual void collect(metrics::MetricSet& out) const { (void)out; }
 };
+
+// The task's promise settles: `settle` runs as its reaction, a microtask.
+void settle_later(runtime::Runtime& rt, runtime::Site site, const Strategy::Settle& settle,
+                  TaskRecord& t);
+
+// A histogram of nanoseconds, in ms: a percentile, the maximum; nullopt when it is empty.
+std::optional<double> ms_percentile(const metrics::Histogram& h, double p);
+std::optional<double> ms_max(const metrics::Histogram& h);
 
 }  // namespace nodelab::worker_pool

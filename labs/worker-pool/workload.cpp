@@ -611,7 +611,7 @@ void parse_pool(script::Parser& p, const YAML::Node& v, WorkloadConfig& c) {
 }  // namespace
 
 void add_workload_block(script::OpRegistry& r) {
-  r.add_block("workload", [](script::Parser& p, const YAML::Node& v, script::Scenario& s) {
+  r.add_block("workload", [](script::Parser& p, const YAML::Node& v, script::Scenario&) {
     script::Fields f = p.fields(v, "workload",
                                 {"strategy", "tasks", "task_ms", "arrival", "rate", "seed", "pool",
                                  "worker_startup_ms", "abort", "fs_probe"});
@@ -662,12 +662,7 @@ void add_workload_block(script::OpRegistry& r) {
     // Calibrate the CPU work now, before any run's clock starts (once per process).
     (void)steps_per_ms();
     p.add_busy_ms(c.task_ms * c.tasks, v);
-    auto op = std::make_unique<WorkloadOp>(std::move(c));
-    const auto loc = p.loc(v);
-    op->line = loc.line;
-    op->col = loc.col;
-    op->site = p.register_site(op.get());
-    s.main.push_back(std::move(op));
+    p.append_block_op(std::make_unique<WorkloadOp>(std::move(c)), v);
   });
 }
 

@@ -63,16 +63,6 @@ const std::vector<metrics::MetricInfo>& World::metric_table() {
 
 namespace {
 
-std::optional<double> ms_at(const metrics::Histogram& h, double p) {
-  if (h.empty()) return std::nullopt;
-  return static_cast<double>(h.percentile(p)) / 1e6;
-}
-
-std::optional<double> ms_max(const metrics::Histogram& h) {
-  if (h.empty()) return std::nullopt;
-  return static_cast<double>(h.max()) / 1e6;
-}
-
 std::uint64_t ns(runtime::Nanos d) {
   return static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.count()));
 }
@@ -117,13 +107,13 @@ void World::collect(metrics::MetricSet& out) const {
     out.set("tasks.completed", completed);
     out.set("tasks.rejected", rejected);
     out.set("tasks.aborted", aborted);
-    out.set("waitTime.p50_ms", ms_at(wait, 50));
-    out.set("waitTime.p99_ms", ms_at(wait, 99));
+    out.set("waitTime.p50_ms", ms_percentile(wait, 50));
+    out.set("waitTime.p99_ms", ms_percentile(wait, 99));
     out.set("waitTime.max_ms", ms_max(wait));
-    out.set("runTime.p50_ms", ms_at(run, 50));
-    out.set("runTime.p99_ms", ms_at(run, 99));
+    out.set("runTime.p50_ms", ms_percentile(run, 50));
+    out.set("runTime.p99_ms", ms_percentile(run, 99));
     out.set("runTime.max_ms", ms_max(run));
-    out.set("latency.p99_ms", ms_at(latency, 99));
+    out.set("latency.p99_ms", ms_percentile(latency, 99));
     out.set("latency.max_ms", ms_max(latency));
     out.set("queueSize.peak", peak);
     out.set("workload.span_ms", span_ms);
