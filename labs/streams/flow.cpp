@@ -102,10 +102,6 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
   FlowRun(Config cfg, World& world, runtime::Site site)
       : cfg_(std::move(cfg)), world_(world), rt_(world.rt()), site_(site) {}
 
-  ~FlowRun() {
-    if (zero_fd_ >= 0) ::close(zero_fd_);
-  }
-
   void start() {
     FlowStats& fs = world_.flow;
     fs.ran = true;
@@ -186,8 +182,10 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     }
     // fs.createReadStream('/dev/zero', {highWaterMark: chunk, start: 0, end: bytes - 1}):
     // each _read is a read(2) on the threadpool; the push runs in the poll phase.
-    zero_fd_ = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
-    if (zero_fd_ < 0) throw runtime::JsThrow(JsError{"Error", "ENOENT", "open /dev/zero failed"});
+    const int fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw runtime::JsThrow(JsError{"Error", "ENOENT", "open /dev/zero failed"});
+    zero_ = std::make_shared<Fd>(fd);
+    zero_seen_ = zero_;
     s->read_impl = [weak, this](Stream& st, std::size_t) {
       auto r = weak.lock();
       if (!r) return;
@@ -197,10 +195,12 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
       }
       const std::uint64_t n = std::min(cfg_.chunk, cfg_.bytes - produced_);
       Chunk c = Chunk::alloc(n);
-      const int fd = zero_fd_;
+      // The read holds the fd: a destroy() while it runs closes it only once it is done, as
+      // fs.ReadStream's _destroy waits for kIoDone.
+      std::shared_ptr<Fd> fd = zero_;
       auto got = std::make_shared<ssize_t>(0);
       auto ws = st.weak_from_this();
-      rt_.queue_work([fd, c, got] { *got = ::read(fd, c.bytes->data(), c.length); },
+      rt_.queue_work([fd, c, got] { *got = ::read(fd->fd, c.bytes->data(), c.length); },
                      [weak, ws, c, got] {
                        auto run = weak.lock();
                        auto src = ws.lock();
@@ -214,10 +214,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
                      site_, "fs.read /dev/zero");
     };
     s->destroy_hook = [this](Stream&, const MaybeError& err, Callback cb) {
-      if (zero_fd_ >= 0) {
-        ::close(zero_fd_);
-        zero_fd_ = -1;
-      }
+      zero_.reset();
       cb(err);
     };
     return s;
@@ -434,7 +431,10 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
         cfg_.report_after_ms, [self] { self->report_after_error(); }, site_);
   }
 
-  bool source_fd_open() const { return zero_fd_ >= 0 && ::fcntl(zero_fd_, F_GETFD) != -1; }
+  bool source_fd_open() const {
+    const auto fd = zero_seen_.lock();
+    return fd && ::fcntl(fd->fd, F_GETFD) != -1;
+  }
 
   void report_after_error() {
     std::string line =
@@ -553,10 +553,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     }
     if (peer_) peer_->stop();
     sink_transport_.reset();
-    if (zero_fd_ >= 0) {
-      ::close(zero_fd_);
-      zero_fd_ = -1;
-    }
+    zero_.reset();  // an in-flight read still holds it; the runtime's shutdown frees that
   }
 
   Config cfg_;
@@ -565,7 +562,16 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
   runtime::Site site_;
   std::unique_ptr<UvSink> sink_transport_;
   std::unique_ptr<Peer> peer_;
-  int zero_fd_ = -1;
+  // The source's fd: closed when the last holder (the stream, an in-flight read) lets go.
+  struct Fd {
+    int fd;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd() { ::close(fd); }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+  };
+  std::shared_ptr<Fd> zero_;
+  std::weak_ptr<Fd> zero_seen_;
   StreamRef source_, sink_, first_;
   std::vector<StreamRef> transforms_;
   std::uint64_t produced_ = 0, delivered_ = 0, objects_ = 0, peer_received_ = 0;
