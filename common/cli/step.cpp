@@ -102,7 +102,7 @@ void Stepper::show(std::size_t index) const {
   const runtime::StateSnapshot& s = history_[index];
   std::string out = st_.color() ? "\x1b[2J\x1b[H" : "\n";
   const bool newest = index + 1 == history_.size();
-  out += st_.bold(fmt::format("lab-event-loop --step · {} · step {}/{}{}", scenario_.name,
+  out += st_.bold(fmt::format("lab-{} --step · {} · step {}/{}{}", scenario_.lab, scenario_.name,
                               index + 1, history_.size(), newest ? "" : " (history)")) +
          "\n";
 
