@@ -15,7 +15,7 @@ node_mbps=""
 i=0
 while [ "$i" -lt "$runs" ]; do
   l=$("$lab" "$here/pipeline-1gib.yaml" --json --no-color |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["metrics"]["flow"]["throughput_MBps"])')
+      python3 -c 'import json,sys; print(round(json.load(sys.stdin)["metrics"]["flow"]["throughput_MBps"], 1))')
   n=$("$node" "$here/pipeline.js" 1073741824 65536 |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["MBps"])')
   echo "run $((i + 1)): lab $l MB/s, node $n MB/s"

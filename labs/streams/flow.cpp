@@ -194,13 +194,13 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
         return;
       }
       const std::uint64_t n = std::min(cfg_.chunk, cfg_.bytes - produced_);
-      Chunk c = Chunk::alloc(n);
+      Chunk c = Chunk::alloc_unsafe(n);  // fs.ReadStream reads into allocUnsafe memory
       // The read holds the fd: a destroy() while it runs closes it only once it is done, as
       // fs.ReadStream's _destroy waits for kIoDone.
       std::shared_ptr<Fd> fd = zero_;
       auto got = std::make_shared<ssize_t>(0);
       auto ws = st.weak_from_this();
-      rt_.queue_work([fd, c, got] { *got = ::read(fd->fd, c.bytes->data(), c.length); },
+      rt_.queue_work([fd, c, got] { *got = ::read(fd->fd, c.data(), c.length); },
                      [weak, ws, c, got] {
                        auto run = weak.lock();
                        auto src = ws.lock();

@@ -27,7 +27,13 @@ JsError premature_close() {
 }
 
 Chunk Chunk::alloc(std::size_t n, char fill) {
-  return {std::make_shared<std::vector<char>>(n, fill), 0, n};
+  Chunk c = alloc_unsafe(n);
+  std::fill_n(c.bytes.get(), n, fill);
+  return c;
+}
+
+Chunk Chunk::alloc_unsafe(std::size_t n) {
+  return {std::make_shared_for_overwrite<char[]>(n), 0, n};
 }
 
 std::shared_ptr<Stream> Stream::make(runtime::Runtime& rt, std::string name, StreamOptions o) {
@@ -542,10 +548,10 @@ Chunk Stream::from_list(std::size_t n) {
       st.buffer.pop_front();
       return c;
     }
-    Chunk out = Chunk::alloc(st.length);
+    Chunk out = Chunk::alloc_unsafe(st.length);
     std::size_t at = 0;
     for (const Chunk& c : st.buffer) {
-      std::copy_n(c.data(), c.length, out.bytes->data() + at);
+      std::copy_n(c.data(), c.length, out.data() + at);
       at += c.length;
     }
     st.buffer.clear();
@@ -562,12 +568,12 @@ Chunk Stream::from_list(std::size_t n) {
     st.buffer.pop_front();
     return c;
   }
-  Chunk out = Chunk::alloc(n);
+  Chunk out = Chunk::alloc_unsafe(n);
   std::size_t at = 0;
   while (at < n) {
     Chunk& c = st.buffer.front();
     const std::size_t take = std::min(c.length, n - at);
-    std::copy_n(c.data(), take, out.bytes->data() + at);
+    std::copy_n(c.data(), take, out.data() + at);
     at += take;
     if (take == c.length) {
       st.buffer.pop_front();

@@ -45,12 +45,15 @@ inline constexpr std::size_t kDefaultHighWaterMarkObjects = 16;
 // A Buffer (bytes shared by slices, as Node's FastBuffer views share an ArrayBuffer) or, in
 // objectMode, an object that counts as 1 whatever its size.
 struct Chunk {
-  std::shared_ptr<std::vector<char>> bytes;
+  std::shared_ptr<char[]> bytes;
   std::size_t offset = 0;
   std::size_t length = 0;  // bytes (objects: the payload's size, for throughput only)
 
+  // Buffer.alloc(n, fill): every byte written.
   static Chunk alloc(std::size_t n, char fill = 0);
-  const char* data() const { return bytes ? bytes->data() + offset : nullptr; }
+  // Buffer.allocUnsafe(n): uninitialised, for a buffer about to be overwritten (a read).
+  static Chunk alloc_unsafe(std::size_t n);
+  char* data() const { return bytes ? bytes.get() + offset : nullptr; }
   Chunk slice(std::size_t from, std::size_t n) const { return {bytes, offset + from, n}; }
 };
 
