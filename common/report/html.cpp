@@ -105,6 +105,7 @@ constexpr LaneStyle kPhaseLanes[] = {
     {Phase::close, "#c0392b"},
 };
 constexpr std::string_view kThreadpoolColor = "#3f7f9f";
+constexpr std::string_view kWorkerColor = "#7a5c2e";
 constexpr std::string_view kCounterColors[] = {"#7a4fbf", "#c2185b", "#00897b",
                                                "#f57c00", "#5d4037", "#1565c0"};
 
@@ -345,12 +346,16 @@ class PageBuilder {
       phase_lane_[static_cast<std::size_t>(p)] = static_cast<std::uint32_t>(lanes_.size());
       lanes_.push_back({std::string(runtime::phase_name(p)), "phase", kPhaseLanes[i].color});
     }
-    std::uint32_t threads = 0;
+    std::uint32_t threads = 0, workers = 0;
     for (const auto& span : rec_->work_spans())
-      threads = std::max(threads, span.thread);
+      (span.worker ? workers : threads) = std::max(span.worker ? workers : threads, span.thread);
     first_thread_lane_ = static_cast<std::uint32_t>(lanes_.size());
     for (std::uint32_t t = 1; t <= threads; ++t) {
       lanes_.push_back({fmt::format("threadpool #{}", t), "thread", kThreadpoolColor});
+    }
+    first_worker_lane_ = static_cast<std::uint32_t>(lanes_.size());
+    for (std::uint32_t t = 1; t <= workers; ++t) {
+      lanes_.push_back({fmt::format("worker #{}", t), "thread", kWorkerColor});
     }
   }
 
@@ -546,6 +551,7 @@ class PageBuilder {
     // The threadpool's own queue: submitted, not yet picked up by a thread.
     std::vector<std::pair<Nanos, int>> events;
     for (const auto& w : rec_->work_spans()) {
+      if (w.worker) continue;
       events.emplace_back(w.queued, +1);
       events.emplace_back(w.started, -1);
     }
@@ -567,9 +573,10 @@ class PageBuilder {
     std::unordered_map<std::uint64_t, std::size_t> groups;
     const std::int64_t width = bucket_width(kTimeBuckets);
     for (const auto& w : spans) {
-      const std::uint32_t lane = first_thread_lane_ + (w.thread > 0 ? w.thread - 1 : 0);
-      const std::uint32_t label =
-          label_of(fmt::format("threadpool task (line {})", site_line(s_, w.site)));
+      const std::uint32_t lane =
+          (w.worker ? first_worker_lane_ : first_thread_lane_) + (w.thread > 0 ? w.thread - 1 : 0);
+      const std::uint32_t label = label_of(fmt::format(
+          "{} task (line {})", w.worker ? "worker" : "threadpool", site_line(s_, w.site)));
       std::size_t index = span_bars_.size();
       if (spans_aggregated_) {
         const auto bucket = static_cast<std::uint64_t>(std::max<std::int64_t>(
@@ -943,14 +950,18 @@ class PageBuilder {
   void write_legend(std::string& out) const {
     out += "<section id=\"legend\"><h2>legend</h2><p class=\"swatches\">";
     for (const auto& l : lanes_) {
-      if (l.kind == "thread" && l.name != "threadpool #1") continue;
+      if (l.kind == "thread" && l.name != "threadpool #1" && l.name != "worker #1") continue;
       fmt::format_to(std::back_inserter(out), "<span><i style=\"background:{}\"></i>{}</span>",
-                     l.color, l.kind == "thread" ? "threadpool threads" : l.name);
+                     l.color,
+                     l.name == "threadpool #1" ? "threadpool threads"
+                     : l.name == "worker #1"   ? "worker threads"
+                                               : l.name);
     }
     out += "</p><ul>";
     out +=
         "<li><b>Lanes</b>: one per place a callback can run: the main script, Node's nextTick "
-        "and microtask queues, libuv's phases in uv_run order, then one per threadpool thread. "
+        "and microtask queues, libuv's phases in uv_run order, then one per threadpool thread "
+        "and one per worker_thread. "
         "A bar spans a callback from its start to its end (at least one pixel wide).</li>";
     out +=
         "<li><b>Drains under their parent</b>: after each macrotask Node drains the nextTick "
@@ -1085,6 +1096,7 @@ class PageBuilder {
   std::vector<Lane> lanes_;
   std::array<std::uint32_t, runtime::kPhaseNames.size()> phase_lane_{};
   std::uint32_t first_thread_lane_ = 0;
+  std::uint32_t first_worker_lane_ = 0;
   Nanos end_{0};
   std::vector<std::string> labels_;
   std::unordered_map<std::uint64_t, std::uint32_t> label_index_;
@@ -1340,27 +1352,12 @@ const char* const PageBuilder::kScript = R"JS(
       var x0 = px(a), x1 = Math.max(x0 + 2, px(b));
       cx.fillStyle = 'rgba(29,29,31,0.55)'; cx.fillRect(x0, y + LANE_H - 7, x1 - x0, 3);
     }
+    // Connectors from a macrotask to the callbacks it drained, under the bars (a one-pixel
+    // bar must stay visible): all of them when few are in view.
     var kidsInView = 0;
-    for (var k2 = 0; k2 < NS; k2++) {
-      var a2 = sx0(k2), b2 = sx1(k2);
-      if (b2 < v0 || a2 > v1) continue;
-      var lane = S.lane[k2], y2 = laneTop + lane * LANE_H;
-      var X0 = px(a2), X1 = Math.max(X0 + 1, px(b2));
-      cx.globalAlpha = S.n[k2] > 1 ? 0.7 : 1;
-      cx.fillStyle = L[lane].color; cx.fillRect(X0, y2 + 4, X1 - X0, LANE_H - 12);
-      cx.globalAlpha = 1;
-      barsDrawn[lane]++;
-      if (S.drainedBy[k2] >= 0) kidsInView++;
-      var w = Math.min(X1, W - RIGHT) - Math.max(X0, GUT);
-      if (w > 30) {
-        var text = (S.n[k2] > 1 ? '\u00d7' + S.n[k2].toLocaleString('en-US') + ' ' : '') + shortLabel(labelOf(k2));
-        var max = Math.floor((w - 6) / 6);
-        if (text.length > max) text = text.slice(0, Math.max(1, max - 1)) + '\u2026';
-        cx.fillStyle = '#fff'; cx.fillText(text, Math.max(X0, GUT) + 3, y2 + LANE_H / 2 - 2);
-      }
+    for (var k0 = 0; k0 < NS; k0++) {
+      if (S.drainedBy[k0] >= 0 && sx1(k0) >= v0 && sx0(k0) <= v1) kidsInView++;
     }
-    // Connectors from a macrotask to the callbacks it drained (all when few, else the
-    // selected step's family only).
     cx.strokeStyle = 'rgba(110,110,115,0.7)'; cx.lineWidth = 1;
     function connect(p, c) {
       var xa = px(sx1(p)), ya = laneTop + S.lane[p] * LANE_H + LANE_H - 5;
@@ -1374,12 +1371,30 @@ const char* const PageBuilder::kScript = R"JS(
         connect(p3, k3);
       }
     }
+    for (var k2 = 0; k2 < NS; k2++) {
+      var a2 = sx0(k2), b2 = sx1(k2);
+      if (b2 < v0 || a2 > v1) continue;
+      var lane = S.lane[k2], y2 = laneTop + lane * LANE_H;
+      // Whole pixels: a bar narrower than one would be anti-aliased into another colour.
+      var X0 = Math.floor(px(a2)), X1 = Math.max(X0 + 1, Math.ceil(px(b2)));
+      cx.globalAlpha = S.n[k2] > 1 ? 0.7 : 1;
+      cx.fillStyle = L[lane].color; cx.fillRect(X0, y2 + 4, X1 - X0, LANE_H - 12);
+      cx.globalAlpha = 1;
+      barsDrawn[lane]++;
+      var w = Math.min(X1, W - RIGHT) - Math.max(X0, GUT);
+      if (w > 30) {
+        var text = (S.n[k2] > 1 ? '\u00d7' + S.n[k2].toLocaleString('en-US') + ' ' : '') + shortLabel(labelOf(k2));
+        var max = Math.floor((w - 6) / 6);
+        if (text.length > max) text = text.slice(0, Math.max(1, max - 1)) + '\u2026';
+        cx.fillStyle = '#fff'; cx.fillText(text, Math.max(X0, GUT) + 3, y2 + LANE_H / 2 - 2);
+      }
+    }
     // Threadpool threads: the wait in the pool's queue, then the run.
     for (var s = 0; s < NP; s++) {
       var q = pos(P.queued[s]), r0 = pos(P.t0[s]), r1 = pos(P.t1[s]);
       if (r1 < v0 || q > v1) continue;
       var ys = laneTop + P.lane[s] * LANE_H;
-      var xq = px(q), xs = px(r0), xe = Math.max(xs + 1, px(r1));
+      var xq = px(q), xs = Math.floor(px(r0)), xe = Math.max(xs + 1, Math.ceil(px(r1)));
       cx.strokeStyle = '#9a9aa2'; cx.beginPath();
       cx.moveTo(xq, ys + LANE_H / 2 - 2); cx.lineTo(xs, ys + LANE_H / 2 - 2);
       cx.moveTo(Math.round(xq) + 0.5, ys + 7); cx.lineTo(Math.round(xq) + 0.5, ys + LANE_H - 11); cx.stroke();

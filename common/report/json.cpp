@@ -159,7 +159,7 @@ bool write_trace(const std::string& path, const RunReport& r, std::string* error
     if (error) *error = fmt::format("cannot write {}", path);
     return false;
   }
-  // One lane (tid) per phase and queue, then one per threadpool thread.
+  // One lane (tid) per phase and queue, then one per threadpool thread and per worker.
   constexpr Phase kLanes[] = {Phase::main,    Phase::next_tick, Phase::microtask, Phase::timers,
                               Phase::pending, Phase::poll,      Phase::check,     Phase::close};
   auto lane_of = [&](Phase p) {
@@ -184,11 +184,17 @@ bool write_trace(const std::string& path, const RunReport& r, std::string* error
     metadata("thread_name", i + 1, "name", runtime::phase_name(kLanes[i]));
     metadata("thread_sort_index", i + 1, "sort_index", i + 1);
   }
-  std::uint32_t pool_threads = 0;
-  for (const auto& span : rec.work_spans())
-    pool_threads = std::max(pool_threads, span.thread);
+  // Threadpool threads are tids 101.., worker_threads 201.. .
+  std::uint32_t pool_threads = 0, workers = 0;
+  for (const auto& span : rec.work_spans()) {
+    auto& n = span.worker ? workers : pool_threads;
+    n = std::max(n, span.thread);
+  }
   for (std::uint32_t t = 1; t <= pool_threads; ++t) {
     metadata("thread_name", static_cast<int>(100 + t), "name", fmt::format("threadpool #{}", t));
+  }
+  for (std::uint32_t t = 1; t <= workers; ++t) {
+    metadata("thread_name", static_cast<int>(200 + t), "name", fmt::format("worker #{}", t));
   }
 
   std::uint32_t iteration = 0;
@@ -218,10 +224,11 @@ bool write_trace(const std::string& path, const RunReport& r, std::string* error
   }
   for (const auto& span : rec.work_spans()) {
     w.begin_object();
-    w.field("name", fmt::format("threadpool task (line {})", site_line(s, span.site)));
-    w.field("cat", "threadpool").field("ph", "X").field("ts", us(span.started));
+    const char* what = span.worker ? "worker" : "threadpool";
+    w.field("name", fmt::format("{} task (line {})", what, site_line(s, span.site)));
+    w.field("cat", what).field("ph", "X").field("ts", us(span.started));
     w.field("dur", std::max(0.001, us(span.finished - span.started)));
-    w.field("pid", 1).field("tid", static_cast<int>(100 + span.thread));
+    w.field("pid", 1).field("tid", static_cast<int>((span.worker ? 200 : 100) + span.thread));
     w.key("args").begin_object().field("queue_wait_ms", ms(span.started - span.queued));
     w.end_object().end_object();
   }

@@ -83,6 +83,12 @@ void Runtime::on_work(uv_work_t* req) {
   w->finished = hrtime();
 }
 
+void Runtime::record_worker_span(std::uint32_t worker, Site site, Nanos queued, Nanos started,
+                                 Nanos finished) {
+  recorder_.add_work_span(WorkSpan{current_, site, worker, queued - run_start_,
+                                   started - run_start_, finished - run_start_, true});
+}
+
 void Runtime::deliver_message(Site site, Nanos posted, const Task& fn) {
   enter_phase(Phase::poll);
   if (!keep_going()) return;

@@ -42,14 +42,16 @@ struct LogRecord {
   Nanos t{0};
 };
 
-// A task's life on a threadpool thread: queued, picked up by pool thread `thread`, done.
+// A task's life on a thread off the loop: queued, picked up by thread `thread`, done. A libuv
+// pool thread's (uv_queue_work, fs), or a worker_thread's (`worker`: a lab's worker pool).
 struct WorkSpan {
   CallbackId parent = kNoCallback;
   std::uint32_t site = 0;
-  std::uint32_t thread = 0;  // 1-based pool thread number, in order of first use
+  std::uint32_t thread = 0;  // 1-based pool thread (or worker) number, in order of first use
   Nanos queued{0};
   Nanos started{0};
   Nanos finished{0};
+  bool worker = false;
 };
 
 // A value sampled over time (a lab's listenerCount, retained bytes): a graph in --trace.

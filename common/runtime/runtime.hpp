@@ -131,6 +131,10 @@ class Runtime {
   bool work_abandoned() const;
   // The calling pool thread's number (1-based, in order of first use; the trace's lanes).
   static std::uint32_t pool_thread_number();
+  // A task a worker_thread ran (`worker`: 1-based), for the trace's and the page's worker
+  // lanes. Times on the shared monotonic clock; loop thread.
+  void record_worker_span(std::uint32_t worker, Site site, Nanos queued, Nanos started,
+                          Nanos finished);
   // A handle closed with uv_close (a socket's destroy()): `cb` runs in the close phase.
   void close_handle(Task cb, Site site);
   // process.emitWarning: the 'warning' event is delivered on process.nextTick

@@ -150,6 +150,7 @@ void Pool::on_response(WorkerInfo* w, const TaskResult& r) {
     t->rec->started = r.started;
     t->rec->finished = r.finished;
     t->rec->thread = static_cast<std::int32_t>(w->number - 1);
+    rt_.record_worker_span(w->number, site_, t->rec->submitted, r.started, r.finished);
   }
   on_worker_available(w);
   if (t != nullptr) done(t, "");

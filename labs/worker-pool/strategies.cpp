@@ -104,6 +104,8 @@ void WorkerPerTask::submit(TaskRecord& t, Settle settle) {
         port.post([this, w, r] {
           w->rec->started = r.started;
           w->rec->finished = r.finished;
+          rt_.record_worker_span(static_cast<std::uint32_t>(w->rec->thread + 1), site_,
+                                 w->rec->submitted, r.started, r.finished);
           finished(w);
         });
       });
