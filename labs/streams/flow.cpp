@@ -756,7 +756,11 @@ class FlowOp final : public script::Op {
     r->start();
     return {};
   }
-  std::string describe() const override { return start_line(cfg_); }
+  std::string describe() const override {
+    return fmt::format("flow ({} {}, {} transform(s))",
+                       kTransports[static_cast<int>(cfg_.transport)],
+                       kModes[static_cast<int>(cfg_.mode)], cfg_.transforms.size());
+  }
   void emit_twin(script::TwinWriter& w) const override {
     w.helper("runFlow", kTwinFlow);
     std::string transforms;
