@@ -182,9 +182,9 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     }
     // fs.createReadStream('/dev/zero', {highWaterMark: chunk, start: 0, end: bytes - 1}):
     // each _read is a read(2) on the threadpool; the push runs in the poll phase.
-    const int fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw runtime::JsThrow(JsError{"Error", "ENOENT", "open /dev/zero failed"});
-    zero_ = std::make_shared<Fd>(fd);
+    const int zero_fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    if (zero_fd < 0) throw runtime::JsThrow(JsError{"Error", "ENOENT", "open /dev/zero failed"});
+    zero_ = std::make_shared<Fd>(zero_fd);
     zero_seen_ = zero_;
     s->read_impl = [weak, this](Stream& st, std::size_t) {
       auto r = weak.lock();
@@ -198,6 +198,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
       // The read holds the fd: a destroy() while it runs closes it only once it is done, as
       // fs.ReadStream's _destroy waits for kIoDone.
       std::shared_ptr<Fd> fd = zero_;
+      if (!fd) return;  // destroyed: no more reads
       auto got = std::make_shared<ssize_t>(0);
       auto ws = st.weak_from_this();
       rt_.queue_work([fd, c, got] { *got = ::read(fd->fd, c.data(), c.length); },
