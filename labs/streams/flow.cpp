@@ -110,6 +110,15 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     auto self = shared_from_this();
     // The run outlives the main script: the world keeps it until the end, then tears down.
     world_.cleanups.push_back([self] { self->teardown(); });
+    // A run stopped by a ceiling or an interrupt never finishes: report how far it got.
+    std::weak_ptr<FlowRun> weak_run = self;
+    world_.refresh = [weak_run] {
+      auto r = weak_run.lock();
+      if (!r || r->finished_ || r->started_.count() == 0) return;
+      r->elapsed_ = runtime::hrtime() - r->started_;
+      r->sample();
+      r->collect();
+    };
     if (cfg_.transport == Transport::memory) {
       go();
       return;
@@ -514,8 +523,11 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
 
   void collect() {
     FlowStats& fs = world_.flow;
+    fs.stages.clear();
+    fs.stage_order.clear();
     fs.source_bytes = produced_;
-    fs.delivered_bytes = delivered_;
+    // Over a transport the far end's count is the truth (it is final at its EOF).
+    fs.delivered_bytes = peer_ ? std::max(delivered_, peer_->received()) : delivered_;
     fs.objects = cfg_.object_mode ? objects_ : 0;
     fs.buffered_peak = buffered_peak_;
     fs.ceiling_hit = ceiling_hit_;

@@ -71,7 +71,8 @@ const std::vector<metrics::MetricInfo>& World::metric_table() {
   return table;
 }
 
-void World::collect(metrics::MetricSet& out) const {
+void World::collect(metrics::MetricSet& out) {
+  if (refresh) refresh();
   StreamStats all;
   double paused_ms = 0;
   auto add = [&](const StreamStats& s) {

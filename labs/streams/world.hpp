@@ -54,7 +54,9 @@ class World {
   // Run when the world goes away (after the loop ended): close what a demo left open.
   std::vector<std::function<void()>> cleanups;
 
-  void collect(metrics::MetricSet& out) const;
+  // Figures still being measured (a run stopped by a ceiling) are brought up to date first.
+  std::function<void()> refresh;
+  void collect(metrics::MetricSet& out);
   static const std::vector<metrics::MetricInfo>& metric_table();
 
  private:
