@@ -565,6 +565,10 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
       collect();
     }
     if (peer_) peer_->stop();
+    for (auto* s : {&source_, &sink_})
+      if (*s) (*s)->dispose();
+    for (auto& t : transforms_)
+      t->dispose();
     sink_transport_.reset();
     zero_.reset();  // an in-flight read still holds it; the runtime's shutdown frees that
   }

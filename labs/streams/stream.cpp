@@ -61,6 +61,26 @@ Stream::Stream(runtime::Runtime& rt, std::string name, StreamOptions o)
   // prefinish(), as Writable's does for any stream with a _final.
 }
 
+void Stream::dispose() {
+  read_impl = nullptr;
+  write_impl = nullptr;
+  transform_impl = nullptr;
+  final_impl = nullptr;
+  destroy_hook = nullptr;
+  transform_callback_ = nullptr;
+  events_.clear();
+  if (w_) {
+    w_->writecb = nullptr;
+    w_->buffered.clear();
+    w_->on_finished.clear();
+  }
+  if (r_) {
+    r_->buffer.clear();
+    r_->pipes.clear();
+    r_->await_drain_writers.clear();
+  }
+}
+
 void Stream::next_tick(std::function<void(Stream&)> fn) {
   auto self = shared_from_this();
   rt_.next_tick([self, fn = std::move(fn)] { fn(*self); }, 0);

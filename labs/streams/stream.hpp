@@ -164,6 +164,11 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   StreamStats stats;
 
+  // Drops every hook, listener and held callback. A JavaScript stream left holding its own
+  // callback (a Transform's kCallback, a pending write) is a cycle the GC collects; here the
+  // owner breaks it when the run is over.
+  void dispose();
+
  private:
   struct Listener {
     ListenerId id;

@@ -9,6 +9,8 @@ namespace nodelab::streams {
 World::~World() {
   for (auto& c : cleanups)
     c();
+  for (auto& [name, s] : streams_)
+    s->dispose();
 }
 
 void World::add(const std::string& name, StreamRef s) {
