@@ -89,10 +89,10 @@ void Runtime::record_worker_span(std::uint32_t worker, Site site, Nanos queued, 
                                    started - run_start_, finished - run_start_, true});
 }
 
-void Runtime::deliver_message(Site site, Nanos posted, const Task& fn) {
+void Runtime::deliver_message(Site site, CallbackKind kind, Nanos posted, const Task& fn) {
   enter_phase(Phase::poll);
   if (!keep_going()) return;
-  make_callback(CallbackKind::message, Phase::poll, site, kNoCallback, posted, fn);
+  make_callback(kind, Phase::poll, site, kNoCallback, posted, fn);
 }
 
 void Runtime::on_after_work(uv_work_t* req, int status) {

@@ -16,6 +16,7 @@ struct Port::Shared {
   uv_async_t async{};
   Runtime* rt = nullptr;
   Site site = 0;
+  CallbackKind kind = CallbackKind::message;
   // The handle's owner until its close callback: posters may still hold the state.
   std::shared_ptr<Shared> self;
 
@@ -29,14 +30,15 @@ struct Port::Shared {
     for (auto& m : batch) {
       // `closed` is written only on this thread: no lock needed to read it here.
       if (s->closed || s->rt->dead()) return;  // a handler closed the port, or the process died
-      s->rt->deliver_message(s->site, m.posted, m.run);
+      s->rt->deliver_message(s->site, s->kind, m.posted, m.run);
     }
   }
 };
 
-Port::Port(Runtime& rt, Site site) : shared_(std::make_shared<Shared>()) {
+Port::Port(Runtime& rt, Site site, CallbackKind kind) : shared_(std::make_shared<Shared>()) {
   shared_->rt = &rt;
   shared_->site = site;
+  shared_->kind = kind;
   shared_->self = shared_;
   shared_->async.data = shared_.get();
   uv_async_init(rt.loop(), &shared_->async, Shared::on_async);

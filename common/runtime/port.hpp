@@ -16,9 +16,10 @@ class Port {
   struct Shared;
 
  public:
-  // Opens a port on rt's loop; call on the loop thread. Deliveries are recorded as I/O
-  // callbacks scheduled by `site`.
-  Port(Runtime& rt, Site site);
+  // Opens a port on rt's loop; call on the loop thread. Deliveries are recorded as callbacks
+  // of `kind` scheduled by `site`: MessagePort 'message' listeners by default, or `io` for a
+  // lab's own libuv completions (a socket write's callback) delivered through MakeCallback.
+  Port(Runtime& rt, Site site, CallbackKind kind = CallbackKind::message);
   ~Port();  // close()
   Port(const Port&) = delete;
   Port& operator=(const Port&) = delete;

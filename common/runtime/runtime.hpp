@@ -178,7 +178,7 @@ class Runtime {
  private:
   friend class Port;
   // A message from another thread (Port), delivered in the poll phase through MakeCallback.
-  void deliver_message(Site site, Nanos posted, const Task& fn);
+  void deliver_message(Site site, CallbackKind kind, Nanos posted, const Task& fn);
 
   // ---- timers (lib/internal/timers.js) ----
   struct TimersList;

@@ -817,7 +817,7 @@ E pick(script::Parser& p, script::Fields& f, std::string_view key,
 }  // namespace
 
 void add_flow_block(script::OpRegistry& r) {
-  r.add_block("flow", [](script::Parser& p, const YAML::Node& v, script::Scenario& s) {
+  r.add_block("flow", [](script::Parser& p, const YAML::Node& v, script::Scenario&) {
     script::Fields f =
         p.fields(v, "flow",
                  {"transport", "mode", "bytes", "chunk", "highWaterMark", "objectMode",
@@ -881,12 +881,7 @@ void add_flow_block(script::OpRegistry& r) {
     }
     c.report_after_ms = f.number_in("report_after_ms", 1, 10'000, 50);
     // Objects are counted, not sized: the chunk size is the object's payload.
-    auto op = std::make_unique<FlowOp>(std::move(c));
-    const auto loc = p.loc(v);
-    op->line = loc.line;
-    op->col = loc.col;
-    op->site = p.register_site(op.get());
-    s.main.push_back(std::move(op));
+    p.append_block_op(std::make_unique<FlowOp>(std::move(c)), v);
   });
 }
 
