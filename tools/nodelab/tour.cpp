@@ -33,6 +33,12 @@ const std::vector<Stop>& stops() {
       {"worker-pool", "strategies-side-by-side", true,
        "the same CPU tasks four ways: on the loop the loop's delay is the task time; the pool "
        "keeps the loop free, and a worker per task pays a start-up on every task"},
+      {"streams", "ignore-backpressure", false,
+       "a producer that ignores write()'s false over a real TCP socket: the bytes pile up in the "
+       "Writable's buffer far past its 16 KiB highWaterMark, until a ceiling stops it"},
+      {"streams", "honor-backpressure", true,
+       "the same producer waiting for 'drain': every stage stays at its highWaterMark, over TCP, "
+       "a pipe or memory, and the peer's read rate sets the pace"},
       {"emitter", "leak-vs-mitigations", true,
        "a listener per request on a long-lived emitter: only the leak retains memory; once() "
        "cleans up but makes each emit walk the array"},
