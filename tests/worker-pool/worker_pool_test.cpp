@@ -252,10 +252,10 @@ TEST_CASE("worker_pool.strategies_run_every_task") {
 }
 
 TEST_CASE("worker_pool.poisson_waits_count_from_the_intended_arrival") {
-  // On the main thread, tasks of 20 ms arriving every ~5 ms queue behind each other: waitTime
+  // On the main thread, tasks of 20 ms arriving every ~1 ms queue behind each other: waitTime
   // grows, although each task is "submitted" late (coordinated omission would hide it).
   const auto r = run_workload(
-      "workload: { strategy: main-thread, tasks: 10, task_ms: 20, arrival: poisson, rate: 200, "
+      "workload: { strategy: main-thread, tasks: 10, task_ms: 20, arrival: poisson, rate: 1000, "
       "seed: 1 }\n");
   CHECK(r.lines.back() == "done: 10 tasks settled");
   CHECK(metric(r, "waitTime.max_ms") >= 100);  // the last waits for most of the others
