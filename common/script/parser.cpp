@@ -382,6 +382,15 @@ std::string Fields::string(std::string_view key, std::optional<std::string> fall
   return p_.string(required(key), fmt::format("`{}` of `{}`", key, op_));
 }
 
+bool Fields::boolean(std::string_view key, std::optional<bool> fallback) {
+  if (!has(key) && fallback) return *fallback;
+  const std::string v = string(key, std::nullopt);
+  if (v == "true") return true;
+  if (v == "false") return false;
+  const KeyScope scope(*this, key);
+  p_.fail(required(key), fmt::format("`{}` of `{}` must be true or false; got '{}'", key, op_, v));
+}
+
 std::string Fields::identifier(std::string_view key) {
   const KeyScope scope(*this, key);
   return p_.identifier(required(key), fmt::format("`{}` of `{}`", key, op_));

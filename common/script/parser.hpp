@@ -123,6 +123,8 @@ class Fields {
   std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max,
                        std::optional<std::int64_t> fallback = std::nullopt);
   std::string string(std::string_view key, std::optional<std::string> fallback = std::nullopt);
+  // true or false.
+  bool boolean(std::string_view key, std::optional<bool> fallback = std::nullopt);
   std::string identifier(std::string_view key);
   Text text(std::string_view key);
   Body body(std::string_view key, BodyKind kind, double multiplier = 1);

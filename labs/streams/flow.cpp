@@ -830,12 +830,7 @@ void add_flow_block(script::OpRegistry& r) {
     if (f.has("highWaterMark")) {
       c.hwm = static_cast<std::uint64_t>(f.integer("highWaterMark", 1, std::int64_t{1} << 30));
     }
-    if (f.has("objectMode")) {
-      const std::string b = f.string("objectMode");
-      if (b != "true" && b != "false")
-        p.fail(f.get("objectMode"), "`objectMode` must be true or false");
-      c.object_mode = b == "true";
-    }
+    c.object_mode = f.boolean("objectMode", c.object_mode);
     if (c.object_mode && c.transport != Transport::memory) {
       p.fail(f.get("objectMode"),
              "objectMode carries objects, not bytes: only `transport: memory`");

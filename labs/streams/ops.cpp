@@ -756,11 +756,7 @@ script::OpRegistry registry() {
         WritableSpec s;
         s.name = new_stream_name(p, f, Kind::writable);
         s.hwm = hwm_field(f);
-        s.object_mode = f.has("objectMode") && f.string("objectMode") == "true";
-        if (f.has("objectMode") && f.string("objectMode") != "true" &&
-            f.string("objectMode") != "false") {
-          p.fail(f.get("objectMode"), "`objectMode` must be true or false");
-        }
+        s.object_mode = f.boolean("objectMode", false);
         s.complete = timing_field(p, f, "complete", Completion::immediate);
         s.fail_at = f.integer("fail_at", 0, 1'000'000, 0);
         set_object_mode(p, s.name, s.object_mode);
@@ -776,20 +772,11 @@ script::OpRegistry registry() {
         ReadableSpec s;
         s.name = new_stream_name(p, f, Kind::readable);
         s.hwm = hwm_field(f);
-        s.object_mode = f.has("objectMode") && f.string("objectMode") == "true";
-        if (f.has("objectMode") && f.string("objectMode") != "true" &&
-            f.string("objectMode") != "false") {
-          p.fail(f.get("objectMode"), "`objectMode` must be true or false");
-        }
+        s.object_mode = f.boolean("objectMode", false);
         s.push = timing_field(p, f, "push", Completion::sync);
         s.chunk = f.integer("chunk", 1, 16 << 20, 4);
         s.chunks = f.integer("chunks", -1, 1'000'000, -1);
-        if (f.has("log_reads")) {
-          const std::string b = f.string("log_reads");
-          if (b != "true" && b != "false")
-            p.fail(f.get("log_reads"), "`log_reads` must be true or false");
-          s.log_reads = b == "true";
-        }
+        s.log_reads = f.boolean("log_reads", s.log_reads);
         set_object_mode(p, s.name, s.object_mode);
         return std::make_unique<ReadableOp>(std::move(s));
       },
@@ -802,11 +789,7 @@ script::OpRegistry registry() {
         TransformSpec s;
         s.name = new_stream_name(p, f, Kind::transform);
         s.hwm = hwm_field(f);
-        s.object_mode = f.has("objectMode") && f.string("objectMode") == "true";
-        if (f.has("objectMode") && f.string("objectMode") != "true" &&
-            f.string("objectMode") != "false") {
-          p.fail(f.get("objectMode"), "`objectMode` must be true or false");
-        }
+        s.object_mode = f.boolean("objectMode", false);
         s.complete = timing_field(p, f, "complete", Completion::immediate);
         s.fail_at = f.integer("fail_at", 0, 1'000'000, 0);
         set_object_mode(p, s.name, s.object_mode);
@@ -820,12 +803,7 @@ script::OpRegistry registry() {
         Fields f = p.fields(v, "write", {"stream", "bytes", "log"});
         std::string s = stream_field(p, f, "stream", false, true, "write");
         const std::int64_t bytes = f.integer("bytes", 0, 64 << 20, 4);
-        bool log = true;
-        if (f.has("log")) {
-          const std::string b = f.string("log");
-          if (b != "true" && b != "false") p.fail(f.get("log"), "`log` must be true or false");
-          log = b == "true";
-        }
+        const bool log = f.boolean("log", true);
         const bool object = object_mode_of(p, s);
         return std::make_unique<WriteOp>(std::move(s), bytes, object, log);
       },

@@ -552,14 +552,6 @@ StrategyKind parse_strategy(script::Parser& p, script::Fields& f) {
   return static_cast<StrategyKind>(it - std::begin(kStrategyNames));
 }
 
-bool parse_bool(script::Parser& p, script::Fields& f, std::string_view key, bool fallback) {
-  if (!f.has(key)) return fallback;
-  const std::string v = f.string(key);
-  if (v == "true") return true;
-  if (v == "false") return false;
-  p.fail(f.get(key), fmt::format("`{}` of `workload` must be true or false; got '{}'", key, v));
-}
-
 void parse_pool(script::Parser& p, const YAML::Node& v, WorkloadConfig& c) {
   script::Fields f =
       p.fields(v, "pool",
@@ -605,7 +597,7 @@ void parse_pool(script::Parser& p, const YAML::Node& v, WorkloadConfig& c) {
            fmt::format("`atomics` of `pool` must be sync or disabled; got '{}'", atomics));
   }
   c.pool.atomics = atomics == "sync";
-  c.pool.stricter_fifo = parse_bool(p, f, "stricter_fifo", false);
+  c.pool.stricter_fifo = f.boolean("stricter_fifo", false);
 }
 
 }  // namespace
@@ -656,7 +648,7 @@ void add_workload_block(script::OpRegistry& r) {
         c.aborts.push_back(at);
       }
     }
-    c.fs_probe = parse_bool(p, f, "fs_probe", false);
+    c.fs_probe = f.boolean("fs_probe", false);
     // The whole workload's CPU time counts against the run's busy budget.
     p.add_expanded(static_cast<double>(c.tasks), v);
     // Calibrate the CPU work now, before any run's clock starts (once per process).
