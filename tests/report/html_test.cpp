@@ -193,7 +193,7 @@ TEST_CASE("html.text_cannot_end_a_script") {
   // did not close one early, and its "<!--" did not open a comment in one.
   CHECK(count_of(lower(p.html), "<script") == 3);
   CHECK(count_of(lower(p.html), "</script") == 3);
-  CHECK(p.html.find("window.pwned") != std::string::npos);  // the text is there...
+  CHECK(p.html.find("window.pwned") != std::string::npos);          // the text is there...
   CHECK(p.html.find("<script>window.pwned") == std::string::npos);  // ...but not as markup
   CHECK(p.html.find("<!--") == std::string::npos);
   // The JSON gives the text back exactly.
@@ -313,7 +313,13 @@ TEST_CASE("html.data_matches_the_recording") {
   CHECK(p.html.find("immediates run in the check phase, nextTicks drain after each callback") !=
         std::string::npos);
   CHECK(p.html.find(escaped(report::describe_outcome(run.report))) != std::string::npos);
-  CHECK(p.html.find("no blocking, no saturated pool") != std::string::npos);
+  // The verdict depends on the machine (a loaded sanitizer run can see a late timer): the page
+  // shows whichever this run reached.
+  if (run.report.diagnosis.empty()) {
+    CHECK(p.html.find("no blocking, no saturated pool") != std::string::npos);
+  }
+  for (const auto& f : run.report.diagnosis)
+    CHECK(p.html.find(escaped(f.verdict)) != std::string::npos);
   CHECK(run.rt.shutdown() == 0);
 }
 
