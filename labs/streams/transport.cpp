@@ -25,7 +25,7 @@ struct UvSink::Handle {
 };
 
 UvSink::UvSink(runtime::Runtime& rt, Kind kind, runtime::Site site)
-    : rt_(rt), port_(rt, site, runtime::CallbackKind::io), alive_(std::make_shared<bool>(true)) {
+    : port_(rt, site, runtime::CallbackKind::io), alive_(std::make_shared<bool>(true)) {
   port_.unref();
   handle_ = new Handle;
   handle_->kind = kind;

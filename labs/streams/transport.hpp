@@ -53,7 +53,6 @@ class UvSink {
   struct Handle;
   uv_stream_t* stream() const;
 
-  runtime::Runtime& rt_;
   runtime::Port port_;
   Handle* handle_ = nullptr;  // freed by its close callback
   bool closing_ = false;
