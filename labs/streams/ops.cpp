@@ -306,13 +306,8 @@ class ReadableOp final : public script::Op {
 
 // ---- transform ----
 
-struct TransformSpec {
-  std::string name;
-  HwmField hwm;
-  bool object_mode = false;
-  Timing complete;
-  std::int64_t fail_at = 0;
-};
+// A Transform's options are a Writable's (its write side paces it).
+using TransformSpec = WritableSpec;
 
 class TransformOp final : public script::Op {
  public:
@@ -740,6 +735,20 @@ Kind kind_of(Parser& p, const std::string& name) {
   return names_of(p)->kinds.at(name).first;
 }
 
+// The fields a writable and a transform share: name, highWaterMark, objectMode, complete/ms,
+// fail_at.
+WritableSpec writable_spec(Parser& p, const YAML::Node& v, std::string_view op, Kind kind) {
+  Fields f = p.fields(v, op, {"name", "highWaterMark", "objectMode", "complete", "ms", "fail_at"});
+  WritableSpec s;
+  s.name = new_stream_name(p, f, kind);
+  s.hwm = hwm_field(f);
+  s.object_mode = f.boolean("objectMode", false);
+  s.complete = timing_field(p, f, "complete", Completion::immediate);
+  s.fail_at = f.integer("fail_at", 0, 1'000'000, 0);
+  set_object_mode(p, s.name, s.object_mode);
+  return s;
+}
+
 }  // namespace
 
 void add_flow_block(script::OpRegistry& r);  // flow.cpp
@@ -751,16 +760,7 @@ script::OpRegistry registry() {
   r.add(
       "writable",
       [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
-        Fields f = p.fields(v, "writable",
-                            {"name", "highWaterMark", "objectMode", "complete", "ms", "fail_at"});
-        WritableSpec s;
-        s.name = new_stream_name(p, f, Kind::writable);
-        s.hwm = hwm_field(f);
-        s.object_mode = f.boolean("objectMode", false);
-        s.complete = timing_field(p, f, "complete", Completion::immediate);
-        s.fail_at = f.integer("fail_at", 0, 1'000'000, 0);
-        set_object_mode(p, s.name, s.object_mode);
-        return std::make_unique<WritableOp>(std::move(s));
+        return std::make_unique<WritableOp>(writable_spec(p, v, "writable", Kind::writable));
       },
       "S.NAME = new Writable({highWaterMark, objectMode, write: cb after `complete`})");
   r.add(
@@ -784,16 +784,7 @@ script::OpRegistry registry() {
   r.add(
       "transform",
       [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
-        Fields f = p.fields(v, "transform",
-                            {"name", "highWaterMark", "objectMode", "complete", "ms", "fail_at"});
-        TransformSpec s;
-        s.name = new_stream_name(p, f, Kind::transform);
-        s.hwm = hwm_field(f);
-        s.object_mode = f.boolean("objectMode", false);
-        s.complete = timing_field(p, f, "complete", Completion::immediate);
-        s.fail_at = f.integer("fail_at", 0, 1'000'000, 0);
-        set_object_mode(p, s.name, s.object_mode);
-        return std::make_unique<TransformOp>(std::move(s));
+        return std::make_unique<TransformOp>(writable_spec(p, v, "transform", Kind::transform));
       },
       "S.NAME = new Transform({highWaterMark, objectMode, transform: pass the chunk on after "
       "`complete`})");

@@ -223,20 +223,9 @@ bool Stream::write_or_buffer(Chunk chunk, Callback cb) {
   if (st.writing || st.errored) {
     st.buffered.push_back({std::move(chunk), std::move(cb)});
   } else {
-    st.writelen = len;
-    st.writecb = std::move(cb);
-    st.writing = st.sync = st.expect_write_cb = true;
-    stats.bytes_written += chunk.length;
-    if (transform_) {
-      transform_write(chunk,
-                      [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
-    } else if (write_impl) {
-      write_impl(*this, chunk,
-                 [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
-    } else {
-      onwrite(std::nullopt);
-    }
-    st.sync = false;
+    // writeOrBuffer: write() has already turned a destroyed stream away, so doWrite's own
+    // destroyed check never fires here.
+    do_write(len, chunk, std::move(cb));
   }
   // The return value is computed after _write: a synchronous callback has already taken
   // the chunk off `length`.
