@@ -66,4 +66,15 @@ class Interpreter {
   std::unordered_map<std::type_index, std::shared_ptr<void>> extensions_;
 };
 
+// Starts a lab block's run (`requests:`, `workload:`): a Run with `cfg`, `world` and `site`
+// members and a start(), kept alive by the callbacks it schedules.
+template <class Run, class World, class Config>
+void start_block_run(const Exec& ex, const Config& cfg, runtime::Site site) {
+  auto run = std::make_shared<Run>();
+  run->cfg = cfg;
+  run->world = &ex.interp.extension<World>();
+  run->site = site;
+  run->start();
+}
+
 }  // namespace nodelab::script

@@ -144,11 +144,7 @@ class RequestsOp final : public script::Op {
   explicit RequestsOp(Config cfg) : cfg_(std::move(cfg)) {}
   std::string_view name() const override { return "requests"; }
   script::Flow run(const script::Exec& ex) const override {
-    auto r = std::make_shared<Run>();
-    r->cfg = cfg_;
-    r->world = &ex.interp.extension<World>();
-    r->site = site;
-    r->start();
+    script::start_block_run<Run, World>(ex, cfg_, site);
     return {};
   }
   std::string describe() const override {

@@ -391,21 +391,12 @@ const threadpoolSize = () => {
   return n === 0 ? 1 : n < 0 || n > 1024 ? 1024 : n;
 };)JS";
 
-std::string js_double(double x) {
-  if (std::isinf(x)) return "Infinity";
-  return runtime::js_number_to_string(x);
-}
-
 class WorkloadOp final : public script::Op {
  public:
   explicit WorkloadOp(WorkloadConfig cfg) : cfg_(std::move(cfg)) {}
   std::string_view name() const override { return "workload"; }
   script::Flow run(const script::Exec& ex) const override {
-    auto r = std::make_shared<Run>();
-    r->cfg = cfg_;
-    r->world = &ex.interp.extension<World>();
-    r->site = site;
-    r->start();
+    script::start_block_run<Run, World>(ex, cfg_, site);
     return {};
   }
   std::string describe() const override {
@@ -437,7 +428,8 @@ void WorkloadOp::emit_twin(script::TwinWriter& w) const {
   w.line(fmt::format("// workload: {} CPU tasks of {} ms, strategy {}", c.tasks, c.task_ms,
                      kStrategyNames[static_cast<int>(kind)]));
   w.open("{");
-  w.line(fmt::format("const taskCount = {}, taskMs = {};", c.tasks, js_double(c.task_ms)));
+  w.line(fmt::format("const taskCount = {}, taskMs = {};", c.tasks,
+                     runtime::js_number_to_string(c.task_ms)));
   switch (kind) {
     case StrategyKind::main_thread:
       w.line(fmt::format("console.log({});", script::js_string(header_prefix(c))));
@@ -462,12 +454,12 @@ void WorkloadOp::emit_twin(script::TwinWriter& w) const {
     case StrategyKind::bounded_pool:
       w.line(fmt::format("console.log({});",
                          script::js_string(header_prefix(c) + strategy_detail(c))));
-      w.line(
-          fmt::format("const pool = new Pool({{ minThreads: {}, maxThreads: {}, maxQueue: {}, "
-                      "concurrentTasksPerWorker: {}, idleTimeout: {}, stricterFifo: {} }});",
-                      c.pool.min_threads, c.pool.max_threads, js_double(c.pool.max_queue),
-                      c.pool.concurrent_tasks_per_worker, js_double(c.pool.idle_timeout_ms),
-                      c.pool.stricter_fifo ? "true" : "false"));
+      w.line(fmt::format(
+          "const pool = new Pool({{ minThreads: {}, maxThreads: {}, maxQueue: {}, "
+          "concurrentTasksPerWorker: {}, idleTimeout: {}, stricterFifo: {} }});",
+          c.pool.min_threads, c.pool.max_threads, runtime::js_number_to_string(c.pool.max_queue),
+          c.pool.concurrent_tasks_per_worker, runtime::js_number_to_string(c.pool.idle_timeout_ms),
+          c.pool.stricter_fifo ? "true" : "false"));
       w.line("const run = (t) => pool.run(t);");
       break;
     case StrategyKind::worker_per_task:
@@ -517,8 +509,8 @@ void WorkloadOp::emit_twin(script::TwinWriter& w) const {
       "const submit = (t) => { t.submitted = true; run(t).then(() => settle(t, null), (err) => "
       "settle(t, err)); };");
   if (c.poisson) {
-    w.line(fmt::format("const offsets = poissonOffsets(taskCount, {}, {});", js_double(c.rate),
-                       c.seed));
+    w.line(fmt::format("const offsets = poissonOffsets(taskCount, {}, {});",
+                       runtime::js_number_to_string(c.rate), c.seed));
     w.line("tasks.forEach((t, i) => setTimeout(() => submit(t), offsets[i]));");
   } else {
     w.line("tasks.forEach(submit);");
@@ -526,7 +518,7 @@ void WorkloadOp::emit_twin(script::TwinWriter& w) const {
   for (const AbortAt& a : c.aborts) {
     w.line(fmt::format(
         "setTimeout(() => {{ if (tasks[{}].submitted) tasks[{}].controller.abort(); }}, {});",
-        a.task - 1, a.task - 1, js_double(a.after_ms)));
+        a.task - 1, a.task - 1, runtime::js_number_to_string(a.after_ms)));
   }
   if (c.fs_probe) {
     w.open("fs.readFile(__filename, () => {");
