@@ -118,7 +118,6 @@ struct Run : std::enable_shared_from_this<Run> {
     }
     rt().log(header_prefix(cfg) + strategy_detail(cfg));
     st.start = runtime::hrtime();
-    st.capacity = world->strategy->capacity();
 
     const auto offsets = arrival_offsets(cfg);
     for (std::uint32_t i = 0; i < cfg.tasks; ++i) {

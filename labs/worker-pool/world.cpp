@@ -102,7 +102,7 @@ void World::collect(metrics::MetricSet& out) const {
     }
     const double span_ms = runtime::to_ms(workload.last_settled - workload.start);
     // The threads that could run tasks, as the run ended (worker-per-task: its peak).
-    const std::uint32_t capacity = strategy ? strategy->capacity() : workload.capacity;
+    const std::uint32_t capacity = strategy ? strategy->capacity() : 0;
     out.set("tasks.submitted", submitted);
     out.set("tasks.completed", completed);
     out.set("tasks.rejected", rejected);

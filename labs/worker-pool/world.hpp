@@ -17,8 +17,7 @@ namespace nodelab::worker_pool {
 struct WorkloadStats {
   bool ran = false;
   std::string strategy;
-  std::uint32_t capacity = 0;  // threads that can run tasks at once
-  runtime::Nanos start{0};     // the schedule's origin (task offsets count from here)
+  runtime::Nanos start{0};  // the schedule's origin (task offsets count from here)
   runtime::Nanos last_settled{0};
   std::uint32_t settled = 0;
   std::optional<double> probe_wait_ms;  // the fs probe's readFile, call to callback
