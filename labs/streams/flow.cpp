@@ -3,8 +3,11 @@
 //
 //   mode ignore    producer loop: sink.write(chunk) whatever it returns (1 MiB per tick)
 //   mode honor     producer loop: write until false, continue on 'drain'
-//   mode pipe      fs.createReadStream('/dev/zero').pipe(t1).pipe(...).pipe(sink)
-//   mode pipeline  pipeline(fs.createReadStream('/dev/zero'), t1, ..., sink, cb)
+//   mode pipe      source.pipe(t1).pipe(...).pipe(sink)
+//   mode pipeline  pipeline(source, t1, ..., sink, cb)
+//
+//   source file    fs.createReadStream('/dev/zero') (the default)
+//   source memory  new Readable({ read() { this.push(Buffer.alloc(chunk)) } })
 //
 //   transport memory  the sink is a Writable whose _write completes at `peer_rate`
 //   transport pipe    the sink writes to an OS pipe (uv_pipe); a Boost.Asio reader on its own
@@ -13,8 +16,10 @@
 //                     accepted it and reads at `peer_rate`: the kernel's socket buffers fill
 //                     and the socket's write queue (writableLength) is where bytes wait
 //
-// The source of the pipe/pipeline modes reads /dev/zero on the libuv threadpool, as
-// fs.ReadStream does (a real fd: when pipe() leaves it open, it is a leaked fd, shown).
+// The file source reads /dev/zero on the libuv threadpool, as fs.ReadStream does (a real fd:
+// when pipe() leaves it open, it is a leaked fd, shown): one read at a time, each a round trip
+// to a pool thread. The memory source pushes a new zero-filled chunk in every _read,
+// synchronously, so nothing but the stages and the transport sets the pace.
 // Everything logged is deterministic, so the Node twin (the same flow on net/fs/stream)
 // prints the same lines; the figures are metrics.
 
@@ -43,6 +48,8 @@ enum class Transport : std::uint8_t { memory, pipe, tcp };
 constexpr std::string_view kTransports[] = {"memory", "pipe", "tcp"};
 enum class Mode : std::uint8_t { ignore, honor, pipe, pipeline };
 constexpr std::string_view kModes[] = {"ignore", "honor", "pipe", "pipeline"};
+enum class Source : std::uint8_t { file, memory };
+constexpr std::string_view kSources[] = {"file", "memory"};
 
 struct TransformCfg {
   std::uint64_t rate = 0;    // bytes/s it can process (0: at once, synchronously)
@@ -52,6 +59,7 @@ struct TransformCfg {
 struct Config {
   Transport transport = Transport::memory;
   Mode mode = Mode::pipeline;
+  Source source = Source::file;  // pipe/pipeline modes; objectMode's is always memory
   std::uint64_t bytes = 0;
   std::uint64_t chunk = 65536;
   std::optional<std::uint64_t> hwm;
@@ -73,8 +81,11 @@ std::string start_line(const Config& c) {
   const std::string what = c.object_mode
                                ? fmt::format("{} objects of {} bytes", c.chunks(), c.chunk)
                                : fmt::format("{} bytes in {}-byte chunks", c.bytes, c.chunk);
-  return fmt::format("flow: {}, mode {}, {} transform(s), {} sink, highWaterMark {}", what,
-                     kModes[static_cast<int>(c.mode)], c.transforms.size(),
+  // The memory source is named (objectMode's goes without saying); the file one is the default.
+  const std::string_view source =
+      c.source == Source::memory && !c.object_mode ? " from a memory source" : "";
+  return fmt::format("flow: {}, mode {}{}, {} transform(s), {} sink, highWaterMark {}", what,
+                     kModes[static_cast<int>(c.mode)], source, c.transforms.size(),
                      kTransports[static_cast<int>(c.transport)], c.hwm_value());
 }
 
@@ -170,12 +181,14 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     StreamOptions o;
     o.readable = true;
     o.object_mode = cfg_.object_mode;
-    o.high_water_mark = cfg_.object_mode ? cfg_.hwm_value() : cfg_.chunk;
+    o.high_water_mark = cfg_.source == Source::memory ? cfg_.hwm_value() : cfg_.chunk;
     auto s = Stream::make(rt_, "source", o);
     std::weak_ptr<FlowRun> weak = shared_from_this();
-    if (cfg_.object_mode) {
-      // Readable.from-like: one object per _read, synchronously.
-      s->read_impl = [weak](Stream& st, std::size_t) {
+    if (cfg_.source == Source::memory) {
+      // One new chunk (an object) per _read, synchronously: Buffer.alloc(n), or an object
+      // whose payload is Buffer.alloc(n, 'x').
+      const char fill = cfg_.object_mode ? 'x' : 0;
+      s->read_impl = [weak, fill](Stream& st, std::size_t) {
         auto r = weak.lock();
         if (!r) return;
         if (r->produced_ >= r->cfg_.bytes) {
@@ -184,7 +197,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
         }
         const std::uint64_t n = std::min(r->cfg_.chunk, r->cfg_.bytes - r->produced_);
         r->produced_ += n;
-        st.push(Chunk::alloc(n, 'x'));
+        st.push(Chunk::alloc(n, fill));
         r->sample();
       };
       return s;
@@ -452,9 +465,10 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     std::uint64_t leaked = 0;
     std::vector<StreamRef> open;
     if (source_) {
+      // The file source holds an fd (leaked if still open); the memory source holds nothing.
       const bool fd = source_fd_open();
-      line +=
-          fmt::format(" source destroyed={} (fd {})", source_->destroyed(), fd ? "open" : "closed");
+      line += fmt::format(" source destroyed={}", source_->destroyed());
+      if (cfg_.source == Source::file) line += fd ? " (fd open)" : " (fd closed)";
       if (fd) ++leaked;
       if (!source_->destroyed()) open.push_back(source_);
     }
@@ -608,6 +622,7 @@ constexpr const char* kTwinFlow = R"JS(function runFlow(cfg) {
   const chunks = Math.ceil(cfg.bytes / cfg.chunk);
   const what = cfg.objectMode ? `${chunks} objects of ${cfg.chunk} bytes`
                               : `${cfg.bytes} bytes in ${cfg.chunk}-byte chunks`;
+  const from = cfg.source === 'memory' && !cfg.objectMode ? ' from a memory source' : '';
   let produced = 0, delivered = 0, objects = 0, peerReceived = 0;
   let stopped = false, ceilingHit = false, errored = false, done = false;
   let pipelineDone = false, deliveryDone = false;
@@ -636,10 +651,10 @@ constexpr const char* kTwinFlow = R"JS(function runFlow(cfg) {
     }
   }
   function makeSource() {
-    if (cfg.objectMode) return new Readable({ objectMode: true, highWaterMark: hwm, read() {
+    if (cfg.source === 'memory') return new Readable({ objectMode: cfg.objectMode, highWaterMark: hwm, read() {
       if (produced >= cfg.bytes) { this.push(null); return; }
       const n = Math.min(cfg.chunk, cfg.bytes - produced); produced += n;
-      this.push({ payload: Buffer.alloc(n, 'x') }); sample(); } });
+      this.push(cfg.objectMode ? { payload: Buffer.alloc(n, 'x') } : Buffer.alloc(n)); sample(); } });
     return fs.createReadStream('/dev/zero', { highWaterMark: cfg.chunk, start: 0, end: cfg.bytes - 1 });
   }
   function makeTransform(i) {
@@ -685,7 +700,7 @@ constexpr const char* kTwinFlow = R"JS(function runFlow(cfg) {
     return total;
   }
   function go(socket) {
-    console.log(`flow: ${what}, mode ${cfg.mode}, ${cfg.transforms.length} transform(s), ${cfg.transport} sink, highWaterMark ${hwm}`);
+    console.log(`flow: ${what}, mode ${cfg.mode}${from}, ${cfg.transforms.length} transform(s), ${cfg.transport} sink, highWaterMark ${hwm}`);
     if (cfg.mode === 'pipe' || cfg.mode === 'pipeline') { source = makeSource(); source.flowName = 'source'; }
     for (let i = 0; i < cfg.transforms.length; i++) transforms.push(makeTransform(i));
     sink = makeSink(socket);
@@ -733,8 +748,8 @@ constexpr const char* kTwinFlow = R"JS(function runFlow(cfg) {
       let line = `after ${cfg.reportAfterMs} ms:`;
       const open = [];
       if (source) {
-        const fdOpen = !cfg.objectMode && source.fd !== null && !source.closed;
-        line += ` source destroyed=${source.destroyed} (fd ${fdOpen ? 'open' : 'closed'})`;
+        line += ` source destroyed=${source.destroyed}`;
+        if (cfg.source === 'file') line += ` (fd ${source.fd !== null && !source.closed ? 'open' : 'closed'})`;
         if (!source.destroyed) open.push(source);
       }
       for (const t of transforms) { line += `, ${t.flowName} destroyed=${t.destroyed}`; if (!t.destroyed) open.push(t); }
@@ -786,13 +801,13 @@ class FlowOp final : public script::Op {
       transforms += fmt::format("{{ rate: {}, work_us: {} }}", t.rate, t.work_us);
     }
     w.line(fmt::format(
-        "runFlow({{ transport: '{}', mode: '{}', bytes: {}, chunk: {}, hwm: {}, objectMode: {}, "
-        "transforms: [{}], peerRate: {}, failStage: {}, failAt: {}, maxBuffered: {}, "
-        "reportAfterMs: {} }});",
+        "runFlow({{ transport: '{}', mode: '{}', source: '{}', bytes: {}, chunk: {}, hwm: {}, "
+        "objectMode: {}, transforms: [{}], peerRate: {}, failStage: {}, failAt: {}, "
+        "maxBuffered: {}, reportAfterMs: {} }});",
         kTransports[static_cast<int>(cfg_.transport)], kModes[static_cast<int>(cfg_.mode)],
-        cfg_.bytes, cfg_.chunk, cfg_.hwm_value(), cfg_.object_mode, transforms, cfg_.peer_rate,
-        script::js_string(cfg_.fail_stage), cfg_.fail_at, cfg_.max_buffered,
-        runtime::js_number_to_string(cfg_.report_after_ms)));
+        kSources[static_cast<int>(cfg_.source)], cfg_.bytes, cfg_.chunk, cfg_.hwm_value(),
+        cfg_.object_mode, transforms, cfg_.peer_rate, script::js_string(cfg_.fail_stage),
+        cfg_.fail_at, cfg_.max_buffered, runtime::js_number_to_string(cfg_.report_after_ms)));
   }
 
  private:
@@ -820,7 +835,7 @@ void add_flow_block(script::OpRegistry& r) {
   r.add_block("flow", [](script::Parser& p, const YAML::Node& v, script::Scenario&) {
     script::Fields f =
         p.fields(v, "flow",
-                 {"transport", "mode", "bytes", "chunk", "highWaterMark", "objectMode",
+                 {"transport", "mode", "source", "bytes", "chunk", "highWaterMark", "objectMode",
                   "transforms", "peer_rate", "fail", "max_buffered", "report_after_ms"});
     Config c;
     c.transport = pick(p, f, "transport", kTransports, Transport::memory);
@@ -834,6 +849,15 @@ void add_flow_block(script::OpRegistry& r) {
     if (c.object_mode && c.transport != Transport::memory) {
       p.fail(f.get("objectMode"),
              "objectMode carries objects, not bytes: only `transport: memory`");
+    }
+    c.source = pick(p, f, "source", kSources, c.object_mode ? Source::memory : Source::file);
+    if (f.has("source") && (c.mode == Mode::ignore || c.mode == Mode::honor)) {
+      p.fail(f.get("source"), fmt::format("`source` of `flow` is for mode pipe or pipeline; mode "
+                                          "{} writes from a producer loop",
+                                          kModes[static_cast<int>(c.mode)]));
+    }
+    if (c.object_mode && c.source == Source::file) {
+      p.fail(f.get("source"), "objectMode pushes objects: only `source: memory`");
     }
     if (f.has("transforms")) {
       const YAML::Node list = f.get("transforms");

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -24,6 +25,8 @@ struct FlowRun {
   metrics::MetricSet m;
   runtime::Outcome outcome = runtime::Outcome::completed;
   int loop_close = -1;
+  std::size_t pool_tasks = 0;    // threadpool work spans
+  std::uint32_t iterations = 0;  // loop iterations that ran a callback
   double get(std::string_view p) const { return m.get(p).value_or(-1); }
 };
 
@@ -39,6 +42,9 @@ FlowRun run_flow(const std::string& flow_yaml) {
     interp.extension<streams::World>().collect(r.m);
   }
   r.logs = testing::log_texts(rt);
+  r.pool_tasks = rt.recorder().work_spans().size();
+  for (const auto& c : rt.recorder().callbacks())
+    r.iterations = std::max(r.iterations, c.iteration);
   r.loop_close = rt.shutdown();
   return r;
 }
@@ -100,6 +106,39 @@ TEST_CASE("streams.flow_pipe_mode_error_leaks_the_source_fd_and_the_socket") {
   CHECK(r.get("flow.leakedHandles") == 2);
   // The lab's cleanup closed them: nothing outlives the run.
   CHECK(r.loop_close == 0);
+}
+
+TEST_CASE("streams.flow_memory_source_pushes_synchronously_and_holds_no_fd") {
+  runtime::Watchdog wd(60s);
+  // 4 MiB in 16 KiB chunks: the file source takes a threadpool round trip (and at least one
+  // loop iteration) per chunk; the memory source pushes inside _read, so the socket, which
+  // takes every write at once while the peer keeps up, is the only thing that can yield.
+  const std::string flow =
+      "  transport: tcp\n  mode: pipe\n  bytes: 4194304\n  chunk: 16384\n"
+      "  highWaterMark: 16384\n  transforms: [ {} ]\n";
+  const FlowRun file = run_flow(flow);
+  const FlowRun memory = run_flow(flow + "  source: memory\n");
+  REQUIRE(memory.logs.size() == 2);
+  CHECK(memory.logs[0] ==
+        "flow: 4194304 bytes in 16384-byte chunks, mode pipe from a memory source, 1 "
+        "transform(s), tcp sink, highWaterMark 16384");
+  CHECK(memory.logs[1] == "done: peer received 4194304 bytes");
+  CHECK(memory.get("flow.sourceBytes") == 4194304);
+  CHECK(memory.get("flow.peerBytes") == 4194304);
+  CHECK(memory.pool_tasks == 0);
+  CHECK(file.pool_tasks >= 256);
+  CHECK(file.iterations >= 256);
+  CHECK(memory.iterations < file.iterations);
+  CHECK(memory.loop_close == 0);
+
+  // A failure report names no fd for a source that has none.
+  const FlowRun failed = run_flow(flow + "  source: memory\n  fail: { stage: t1, at: 5 }\n");
+  REQUIRE(failed.logs.size() == 4);
+  CHECK(failed.logs[2] ==
+        "after 50 ms: source destroyed=false, t1 destroyed=true, sink destroyed=false (socket "
+        "open)");
+  CHECK(failed.get("flow.leakedHandles") == 1);
+  CHECK(failed.loop_close == 0);
 }
 
 TEST_CASE("streams.flow_pipeline_error_destroys_everything") {
