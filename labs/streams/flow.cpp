@@ -262,6 +262,10 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
       if (auto r = weak.lock()) r->sample();
       const bool fail = fails && ++*calls == fail_at;
       if (tc.work_us > 0) st.rt().busy_wait(std::chrono::microseconds(tc.work_us));
+      if (tc.rate == 0 && !fail) {
+        cb(std::nullopt, chunk);  // the common pass-through: no closure to build
+        return;
+      }
       auto done = [cb, chunk, fail, name] {
         if (fail) {
           cb(JsError{"Error", "", name + " failed"}, std::nullopt);

@@ -4,6 +4,7 @@
 #include "streams/stream.hpp"
 
 #include <algorithm>
+#include <new>
 
 namespace nodelab::streams {
 
@@ -32,8 +33,17 @@ Chunk Chunk::alloc(std::size_t n, char fill) {
   return c;
 }
 
+SharedBytes SharedBytes::make(std::size_t n) {
+  SharedBytes b;
+  void* p = std::malloc(sizeof(Block) + n);
+  if (p == nullptr) throw std::bad_alloc();
+  b.block_ = static_cast<Block*>(p);
+  b.block_->refs = 1;
+  return b;
+}
+
 Chunk Chunk::alloc_unsafe(std::size_t n) {
-  return {std::make_shared_for_overwrite<char[]>(n), 0, n};
+  return {SharedBytes::make(n), 0, n};
 }
 
 std::shared_ptr<Stream> Stream::make(runtime::Runtime& rt, std::string name, StreamOptions o) {
@@ -174,18 +184,27 @@ bool Stream::emit(std::string_view event, const EventArgs& args) {
     if (event == "error" && args.error != nullptr) throw runtime::JsThrow(*args.error);
     return false;
   }
-  auto copy = s->listeners;  // arrayClone: listeners added during emit do not run
-  for (const auto& l : copy) {
+  auto call = [&](const std::shared_ptr<Listener>& l) {
     if (l->once) {
       // The once wrapper removes itself before calling the listener.
       EventSlot* now = slot(event, false);
       auto it = std::find(now->listeners.begin(), now->listeners.end(), l);
-      if (it == now->listeners.end()) continue;
+      if (it == now->listeners.end()) return;
       now->listeners.erase(it);
       if (r_ && event == "data" && now->listeners.empty()) r_->data_listening = false;
     }
     l->fn(args);
+  };
+  if (s->listeners.size() == 1) {
+    // A single handler is called as it is, no clone (lib/events.js: typeof handler ===
+    // 'function'); holding it keeps it alive if it removes itself.
+    const std::shared_ptr<Listener> only = s->listeners.front();
+    call(only);
+    return true;
   }
+  const auto copy = s->listeners;  // arrayClone: listeners added during emit do not run
+  for (const auto& l : copy)
+    call(l);
   return true;
 }
 
@@ -244,8 +263,7 @@ void Stream::do_write(std::size_t len, const Chunk& chunk, Callback cb) {
   } else {
     stats.bytes_written += chunk.length;
     if (transform_) {
-      transform_write(chunk,
-                      [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
+      transform_write(chunk);
     } else if (write_impl) {
       write_impl(*this, chunk,
                  [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
@@ -1027,30 +1045,36 @@ void Stream::error_or_destroy(const JsError& err, bool sync) {
 // ---------------------------------------------------------------------------------------
 // Transform (lib/internal/streams/transform.js)
 
-void Stream::transform_write(const Chunk& chunk, Callback callback) {
-  const std::size_t length = r_->length;
-  auto self = shared_from_this();
-  auto done = [self, length, callback](MaybeError err, std::optional<Chunk> val) {
-    if (err) {
-      callback(err);
-      return;
-    }
-    if (val) self->push(std::move(*val));
-    if (self->r_->ended) {
-      self->rt_.next_tick([callback] { callback(std::nullopt); }, 0);
-    } else if (self->w_->ended || length == self->r_->length ||
-               self->r_->length < self->r_->high_water_mark) {
-      callback(std::nullopt);
-    } else {
-      // The readable side is full: hold the callback until _read asks for more. This is
-      // where a Transform stops taking writes, and its writable buffer starts to fill.
-      self->transform_callback_ = callback;
-    }
+void Stream::transform_write(const Chunk& chunk) {
+  // transform.js's _write captures rState.length; one _write is outstanding at a time (the
+  // Writable holds the next until onwrite), so the stream can keep it.
+  transform_length_ = r_->length;
+  auto done = [self = shared_from_this()](MaybeError err, std::optional<Chunk> val) {
+    self->transform_done(std::move(err), std::move(val));
   };
   if (transform_impl) {
-    transform_impl(*this, chunk, done);
+    transform_impl(*this, chunk, std::move(done));
   } else {
     done(std::nullopt, chunk);  // PassThrough
+  }
+}
+
+// The _transform callback. transform.js's `callback` is the Writable's onwrite.
+void Stream::transform_done(MaybeError err, std::optional<Chunk> val) {
+  if (err) {
+    onwrite(err);
+    return;
+  }
+  const std::size_t length = transform_length_;
+  if (val) push(std::move(*val));
+  if (r_->ended) {
+    next_tick([](Stream& s) { s.onwrite(std::nullopt); });
+  } else if (w_->ended || length == r_->length || r_->length < r_->high_water_mark) {
+    onwrite(std::nullopt);
+  } else {
+    // The readable side is full: hold the callback until _read asks for more. This is
+    // where a Transform stops taking writes, and its writable buffer starts to fill.
+    transform_callback_ = [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); };
   }
 }
 

@@ -22,12 +22,14 @@
 // listener throws (an uncaught exception, as in Node).
 
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/js_error.hpp"
@@ -42,10 +44,39 @@ using MaybeError = std::optional<JsError>;
 inline constexpr std::size_t kDefaultHighWaterMarkBytes = 16 * 1024;
 inline constexpr std::size_t kDefaultHighWaterMarkObjects = 16;
 
+// An ArrayBuffer's bytes, shared by the Chunks that view them. The count is not atomic:
+// chunks are made, copied and dropped on the loop thread only (a threadpool read fills the
+// bytes of a chunk the loop holds; libuv's queue orders the two), so a chunk costs no locked
+// instruction per copy on the per-chunk path.
+class SharedBytes {
+ public:
+  SharedBytes() = default;
+  static SharedBytes make(std::size_t n);  // uninitialised
+  SharedBytes(const SharedBytes& o) noexcept : block_(o.block_) {
+    if (block_) ++block_->refs;
+  }
+  SharedBytes(SharedBytes&& o) noexcept : block_(std::exchange(o.block_, nullptr)) {}
+  SharedBytes& operator=(SharedBytes o) noexcept {
+    std::swap(block_, o.block_);
+    return *this;
+  }
+  ~SharedBytes() {
+    if (block_ && --block_->refs == 0) std::free(block_);
+  }
+  char* get() const { return block_ ? reinterpret_cast<char*>(block_ + 1) : nullptr; }
+  explicit operator bool() const { return block_ != nullptr; }
+
+ private:
+  struct alignas(16) Block {  // the bytes follow it, in the same allocation
+    std::size_t refs;
+  };
+  Block* block_ = nullptr;
+};
+
 // A Buffer (bytes shared by slices, as Node's FastBuffer views share an ArrayBuffer) or, in
 // objectMode, an object that counts as 1 whatever its size.
 struct Chunk {
-  std::shared_ptr<char[]> bytes;
+  SharedBytes bytes;
   std::size_t offset = 0;
   std::size_t length = 0;  // bytes (objects: the payload's size, for throughput only)
 
@@ -257,7 +288,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void emit_close_nt();
   void error_or_destroy(const JsError& err, bool sync);
   // transform.js
-  void transform_write(const Chunk& chunk, Callback cb);
+  void transform_write(const Chunk& chunk);
+  void transform_done(MaybeError err, std::optional<Chunk> val);
   void transform_final(Callback cb);
 
   void next_tick(std::function<void(Stream&)> fn);
@@ -271,7 +303,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::unique_ptr<ReadableState> r_;
   std::vector<EventSlot> events_;
   ListenerId next_listener_ = 1;
-  Callback transform_callback_;  // kCallback: the _write callback held back by a full side
+  Callback transform_callback_;       // kCallback: the _write callback held back by a full side
+  std::size_t transform_length_ = 0;  // rState.length when the outstanding _write began
 };
 
 using StreamRef = std::shared_ptr<Stream>;
