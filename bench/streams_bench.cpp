@@ -8,13 +8,16 @@
 //   BM_Streams_Backpressure/mode:{ignore,honor}
 //       64 MiB written into a Transform -> TCP socket whose peer reads 256 MB/s: the peak of
 //       bytes buffered in user space, against the bound highWaterMark + one chunk per buffer.
-//   BM_Streams_Pipeline1GiB/transport:tcp/hwm:64K
-//       1 GiB through pipeline(ReadStream, Transform, socket) over loopback TCP: the figure
-//       bench/streams-node/compare.sh sets against Node 20's stream.pipeline.
+//   BM_Streams_Pipeline1GiB/source:{file,memory}/transport:tcp/hwm:{16K,64K}
+//       1 GiB through pipeline(source, Transform, socket) over loopback TCP, the source
+//       fs.createReadStream('/dev/zero') or a Readable pushing Buffer.alloc(chunk): the figures
+//       bench/streams-node/compare.sh sets against Node 20's stream.pipeline. loop_sys_share
+//       is the share of the loop thread's CPU time spent in the kernel (getrusage).
 //
 //   build/bin/bench-streams --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include <fmt/format.h>
@@ -33,6 +36,7 @@ using namespace nodelab;
 
 struct FlowResult {
   metrics::MetricSet m;
+  double loop_user_ms = 0, loop_sys_ms = 0;  // the calling (loop) thread's CPU time
   double get(std::string_view path) const { return m.get(path).value_or(0); }
 };
 
@@ -44,6 +48,8 @@ FlowResult run_flow(const script::OpRegistry& registry, const std::string& flow_
   options.record_callbacks = false;
   runtime::Runtime rt(options);
   FlowResult r;
+  rusage before{}, after{};
+  getrusage(RUSAGE_THREAD, &before);
   {
     script::Interpreter interp(s, rt);
     interp.run();
@@ -51,6 +57,13 @@ FlowResult run_flow(const script::OpRegistry& registry, const std::string& flow_
     interp.extension<streams::World>().collect(r.m);
   }
   rt.shutdown();
+  getrusage(RUSAGE_THREAD, &after);
+  auto ms = [](const timeval& a, const timeval& b) {
+    return static_cast<double>(b.tv_sec - a.tv_sec) * 1e3 +
+           static_cast<double>(b.tv_usec - a.tv_usec) / 1e3;
+  };
+  r.loop_user_ms = ms(before.ru_utime, after.ru_utime);
+  r.loop_sys_ms = ms(before.ru_stime, after.ru_stime);
   return r;
 }
 
@@ -65,15 +78,19 @@ void report(benchmark::State& state, const FlowResult& r, std::uint64_t bytes) {
   state.counters["flow_MBps"] = r.get("flow.throughput_MBps");
   state.counters["write_false"] = r.get("flow.writeFalse");
   state.counters["rss_peak_MiB"] = r.get("memory.rssPeak_bytes") / (1 << 20);
+  const double cpu = r.loop_user_ms + r.loop_sys_ms;
+  state.counters["loop_sys_share"] = cpu > 0 ? r.loop_sys_ms / cpu : 0;
+  state.counters["loop_user_ms"] = r.loop_user_ms;
+  state.counters["loop_sys_ms"] = r.loop_sys_ms;
 }
 
 void BM_Streams_Pipeline(benchmark::State& state, const std::string& transport, std::int64_t hwm,
-                         std::uint64_t bytes) {
+                         std::uint64_t bytes, const std::string& source = "file") {
   const auto registry = streams::registry();
   const std::string flow = fmt::format(
-      "  transport: {}\n  mode: pipeline\n  bytes: {}\n  chunk: {}\n  highWaterMark: {}\n"
-      "  transforms: [ {{}} ]\n",
-      transport, bytes, hwm, hwm);
+      "  transport: {}\n  mode: pipeline\n  source: {}\n  bytes: {}\n  chunk: {}\n"
+      "  highWaterMark: {}\n  transforms: [ {{}} ]\n",
+      transport, source, bytes, hwm, hwm);
   FlowResult r;
   for (auto _ : state) {
     r = run_flow(registry, flow);
@@ -137,12 +154,20 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
-  benchmark::RegisterBenchmark(
-      "BM_Streams_Pipeline1GiB/transport:tcp/hwm:64K",
-      [](benchmark::State& st) { BM_Streams_Pipeline(st, "tcp", 64 << 10, 1ull << 30); })
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime()
-      ->Iterations(1);
+  for (const char* source : {"file", "memory"}) {
+    for (const std::int64_t hwm : {16 << 10, 64 << 10}) {
+      benchmark::RegisterBenchmark(
+          fmt::format("BM_Streams_Pipeline1GiB/source:{}/transport:tcp/hwm:{}", source,
+                      hwm_name(hwm))
+              .c_str(),
+          [source = std::string(source), hwm](benchmark::State& st) {
+            BM_Streams_Pipeline(st, "tcp", hwm, 1ull << 30, source);
+          })
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->Iterations(1);
+    }
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -1,9 +1,11 @@
 // Node 20's stream.pipeline over loopback TCP, the same flow as lab-streams'
-// pipeline-1gib.yaml: fs.createReadStream('/dev/zero') -> pass-through Transform -> net.Socket,
-// highWaterMark = chunk on every stage. The far end is a net server on its own thread
-// (worker_threads, its own event loop), reading as fast as it can, as the lab's Asio peer does.
+// pipeline-1gib.yaml: source -> pass-through Transform -> net.Socket, highWaterMark = chunk on
+// every stage. The source is fs.createReadStream('/dev/zero') (`file`) or a Readable that
+// pushes Buffer.alloc(chunk) in every _read (`memory`), as the lab's `source:` says. The far
+// end is a net server on its own thread (worker_threads, its own event loop), reading as fast
+// as it can, as the lab's Asio peer does.
 //
-//   node pipeline.js [BYTES] [HWM]     prints one JSON line: bytes, ms, MBps
+//   node pipeline.js [BYTES] [HWM] [file|memory]     prints one JSON line: bytes, ms, MBps
 'use strict';
 const { Worker, isMainThread, parentPort } = require('worker_threads');
 const net = require('net');
@@ -20,9 +22,28 @@ if (!isMainThread) {
 }
 
 const fs = require('fs');
-const { Transform, pipeline } = require('stream');
+const { Readable, Transform, pipeline } = require('stream');
 const bytes = Number(process.argv[2] || 1073741824);
 const hwm = Number(process.argv[3] || 65536);
+const source = process.argv[4] || 'file';
+if (source !== 'file' && source !== 'memory') {
+  console.error(`source must be file or memory; got '${source}'`);
+  process.exit(2);
+}
+
+function makeSource() {
+  if (source === 'file') {
+    return fs.createReadStream('/dev/zero', { highWaterMark: hwm, start: 0, end: bytes - 1 });
+  }
+  let produced = 0;
+  return new Readable({ highWaterMark: hwm, read() {
+    if (produced >= bytes) { this.push(null); return; }
+    const n = Math.min(hwm, bytes - produced);
+    produced += n;
+    this.push(Buffer.alloc(n));
+  } });
+}
+
 const worker = new Worker(__filename);
 let t0 = 0;
 let pipelineErr;
@@ -31,9 +52,8 @@ worker.on('message', (m) => {
     const sock = net.connect({ port: m.port, host: '127.0.0.1', highWaterMark: hwm });
     sock.once('connect', () => {
       t0 = performance.now();
-      const src = fs.createReadStream('/dev/zero', { highWaterMark: hwm, start: 0, end: bytes - 1 });
       const t = new Transform({ highWaterMark: hwm, transform(chunk, enc, cb) { cb(null, chunk); } });
-      pipeline(src, t, sock, (err) => { pipelineErr = err; });
+      pipeline(makeSource(), t, sock, (err) => { pipelineErr = err; });
     });
     return;
   }
@@ -42,6 +62,6 @@ worker.on('message', (m) => {
     console.error(`failed: received ${m.received} of ${bytes}`, pipelineErr);
     process.exit(1);
   }
-  console.log(JSON.stringify({ bytes, hwm, ms: +ms.toFixed(1), MBps: +(bytes / 1e6 / (ms / 1000)).toFixed(1) }));
+  console.log(JSON.stringify({ bytes, hwm, source, ms: +ms.toFixed(1), MBps: +(bytes / 1e6 / (ms / 1000)).toFixed(1) }));
   worker.terminate();
 });
