@@ -160,7 +160,9 @@ struct WritableSpec {
   HwmField hwm;
   bool object_mode = false;
   Timing complete;
-  std::int64_t fail_at = 0;  // the n-th _write calls back with an error (0: never)
+  std::int64_t fail_at = 0;  // the n-th _write (or _writev) calls back with an error (0: never)
+  bool writev = false;       // writable: has a _writev too (as net.Socket has)
+  bool log_writes = false;   // writable: log each _write and _writev call
 };
 
 class WritableOp final : public script::Op {
@@ -175,13 +177,31 @@ class WritableOp final : public script::Op {
     auto st = Stream::make(ex.rt, s_.name, o);
     auto writes = std::make_shared<std::int64_t>(0);
     const runtime::Site where = site;
-    st->write_impl = [spec = s_, writes, where](Stream& s, const Chunk&, Callback cb) {
+    // One _write or _writev call: maybe logged, maybe the failing one, completed as `complete`.
+    auto call = [spec = s_, writes, where](Stream& s, const std::string& what, Callback cb) {
+      if (spec.log_writes) s.rt().log(fmt::format("{}.{}", spec.name, what));
       const bool fail = ++*writes == spec.fail_at;
       MaybeError err;
       if (fail) err = JsError{"Error", "", spec.name + " failed"};
       spec.complete.schedule(
           s.rt(), [cb, err] { cb(err); }, where);
     };
+    const bool objects = s_.object_mode;
+    st->write_impl = [call, objects](Stream& s, const Chunk& c, Callback cb) {
+      call(s, objects ? "_write(object)" : fmt::format("_write({} bytes)", c.length),
+           std::move(cb));
+    };
+    if (s_.writev) {
+      st->writev_impl = [call, objects](Stream& s, const std::vector<Chunk>& cs, Callback cb) {
+        std::size_t bytes = 0;
+        for (const Chunk& c : cs)
+          bytes += c.length;
+        call(s,
+             objects ? fmt::format("_writev({} objects)", cs.size())
+                     : fmt::format("_writev({} chunks, {} bytes)", cs.size(), bytes),
+             std::move(cb));
+      };
+    }
     ex.interp.extension<World>().add(s_.name, st);
     return {};
   }
@@ -189,8 +209,10 @@ class WritableOp final : public script::Op {
     use_stream_module(w);
     w.open("{");
     w.line("let writes = 0;");
-    w.open(fmt::format("S.{} = new Writable({{ {}{}write(chunk, encoding, cb) {{", s_.name,
-                       s_.hwm.js(), s_.object_mode ? "objectMode: true, " : ""));
+    // One _write or _writev call, as the lab's: maybe logged, maybe failing, then `complete`.
+    w.open("const call = (what, cb) => {");
+    if (s_.log_writes)
+      w.line(fmt::format("console.log({} + what);", script::js_string(s_.name + ".")));
     if (s_.fail_at > 0) {
       w.line(fmt::format("const err = ++writes === {} ? new Error({}) : null;", s_.fail_at,
                          script::js_string(s_.name + " failed")));
@@ -198,7 +220,19 @@ class WritableOp final : public script::Op {
     } else {
       w.line(s_.complete.js("cb()"));
     }
-    w.close("} });");
+    w.close("};");
+    w.open(fmt::format("S.{} = new Writable({{ {}{}", s_.name, s_.hwm.js(),
+                       s_.object_mode ? "objectMode: true, " : ""));
+    w.line(s_.object_mode ? "write(chunk, encoding, cb) { call('_write(object)', cb); },"
+                          : "write(chunk, encoding, cb) { call(`_write(${chunk.length} bytes)`, "
+                            "cb); },");
+    if (s_.writev) {
+      w.line(s_.object_mode
+                 ? "writev(chunks, cb) { call(`_writev(${chunks.length} objects)`, cb); },"
+                 : "writev(chunks, cb) { call(`_writev(${chunks.length} chunks, "
+                   "${chunks.reduce((n, c) => n + c.chunk.length, 0)} bytes)`, cb); },");
+    }
+    w.close("});");
     w.close("}");
   }
   std::string describe() const override { return "new Writable " + s_.name; }
@@ -401,8 +435,9 @@ class WriteOp final : public script::Op {
   bool log_;
 };
 
-enum class Simple : std::uint8_t { end, resume, pause, destroy, unpipe_all };
-constexpr std::string_view kSimpleNames[] = {"end", "resume", "pause", "destroy", "unpipe"};
+enum class Simple : std::uint8_t { end, resume, pause, destroy, unpipe_all, cork, uncork };
+constexpr std::string_view kSimpleNames[] = {"end",    "resume", "pause", "destroy",
+                                             "unpipe", "cork",   "uncork"};
 
 class SimpleOp final : public script::Op {
  public:
@@ -426,6 +461,12 @@ class SimpleOp final : public script::Op {
         break;
       case Simple::unpipe_all:
         s.unpipe();
+        break;
+      case Simple::cork:
+        s.cork();
+        break;
+      case Simple::uncork:
+        s.uncork();
         break;
     }
     return {};
@@ -738,13 +779,20 @@ Kind kind_of(Parser& p, const std::string& name) {
 // The fields a writable and a transform share: name, highWaterMark, objectMode, complete/ms,
 // fail_at.
 WritableSpec writable_spec(Parser& p, const YAML::Node& v, std::string_view op, Kind kind) {
-  Fields f = p.fields(v, op, {"name", "highWaterMark", "objectMode", "complete", "ms", "fail_at"});
+  Fields f =
+      kind == Kind::writable
+          ? p.fields(v, op,
+                     {"name", "highWaterMark", "objectMode", "complete", "ms", "fail_at", "writev",
+                      "log_writes"})
+          : p.fields(v, op, {"name", "highWaterMark", "objectMode", "complete", "ms", "fail_at"});
   WritableSpec s;
   s.name = new_stream_name(p, f, kind);
   s.hwm = hwm_field(f);
   s.object_mode = f.boolean("objectMode", false);
   s.complete = timing_field(p, f, "complete", Completion::immediate);
   s.fail_at = f.integer("fail_at", 0, 1'000'000, 0);
+  s.writev = f.boolean("writev", false);
+  s.log_writes = f.boolean("log_writes", false);
   set_object_mode(p, s.name, s.object_mode);
   return s;
 }
@@ -762,7 +810,8 @@ script::OpRegistry registry() {
       [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
         return std::make_unique<WritableOp>(writable_spec(p, v, "writable", Kind::writable));
       },
-      "S.NAME = new Writable({highWaterMark, objectMode, write: cb after `complete`})");
+      "S.NAME = new Writable({highWaterMark, objectMode, write: cb after `complete`, and with "
+      "`writev: true` a writev too})");
   r.add(
       "readable",
       [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
@@ -799,7 +848,7 @@ script::OpRegistry registry() {
         return std::make_unique<WriteOp>(std::move(s), bytes, object, log);
       },
       "S.NAME.write(Buffer.alloc(bytes)); logs the return value and writableLength");
-  for (int k = 0; k < 5; ++k) {
+  for (int k = 0; k < static_cast<int>(std::size(kSimpleNames)); ++k) {
     const auto what = static_cast<Simple>(k);
     const std::string name(kSimpleNames[k]);
     r.add(
@@ -810,7 +859,8 @@ script::OpRegistry registry() {
               has_error ? p.fields(v, name, {"stream", "error"}) : p.fields(v, name, {"stream"});
           const bool readable =
               what == Simple::resume || what == Simple::pause || what == Simple::unpipe_all;
-          const bool writable = what == Simple::end;
+          const bool writable =
+              what == Simple::end || what == Simple::cork || what == Simple::uncork;
           std::string s = stream_field(p, f, "stream", readable, writable, name);
           std::optional<std::string> error;
           if (has_error && f.has("error")) error = f.string("error");

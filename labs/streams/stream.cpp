@@ -74,6 +74,7 @@ Stream::Stream(runtime::Runtime& rt, std::string name, StreamOptions o)
 void Stream::dispose() {
   read_impl = nullptr;
   write_impl = nullptr;
+  writev_impl = nullptr;
   transform_impl = nullptr;
   final_impl = nullptr;
   destroy_hook = nullptr;
@@ -239,7 +240,8 @@ bool Stream::write_or_buffer(Chunk chunk, Callback cb) {
   const std::size_t len = object_mode_ ? 1 : chunk.length;
   st.length += len;
   track_lengths();
-  if (st.writing || st.errored) {
+  if (st.writing || st.corked || st.errored) {
+    if (cb) st.all_noop = false;
     st.buffered.push_back({std::move(chunk), std::move(cb)});
   } else {
     // writeOrBuffer: write() has already turned a destroyed stream away, so doWrite's own
@@ -267,9 +269,31 @@ void Stream::do_write(std::size_t len, const Chunk& chunk, Callback cb) {
     } else if (write_impl) {
       write_impl(*this, chunk,
                  [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
+    } else if (writev_impl) {
+      // Writable.prototype._write: this._writev([{ chunk, encoding }], cb).
+      writev_impl(*this, {chunk},
+                  [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
     } else {
       onwrite(std::nullopt);
     }
+  }
+  st.sync = false;
+}
+
+void Stream::do_writev(std::size_t len, const std::vector<Chunk>& chunks, Callback cb) {
+  WritableState& st = *w_;
+  st.writelen = len;
+  st.writecb = std::move(cb);
+  st.writing = st.sync = st.expect_write_cb = true;
+  if (st.destroyed) {
+    onwrite(err_stream_destroyed("write"));
+  } else {
+    for (const Chunk& c : chunks)
+      stats.bytes_written += c.length;
+    ++stats.writevs;
+    stats.writev_chunks += chunks.size();
+    writev_impl(*this, chunks,
+                [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
   }
   st.sync = false;
 }
@@ -359,24 +383,70 @@ void Stream::error_buffer() {
     if (b.callback) b.callback(err);
   }
   call_finished_callbacks(st.errored.value_or(err_stream_destroyed("end")));
+  reset_buffer();
+}
+
+void Stream::reset_buffer() {
+  w_->buffered.clear();
+  w_->all_noop = true;
 }
 
 void Stream::clear_buffer() {
   WritableState& st = *w_;
-  if (st.destroyed || st.buffer_processing || st.buffered.empty()) return;
+  if (st.destroyed || st.buffer_processing || st.corked || st.buffered.empty()) return;
   st.buffer_processing = true;
-  // No _writev: one buffered chunk at a time while _write completes synchronously.
-  do {
-    BufferedWrite b = std::move(st.buffered.front());
-    st.buffered.pop_front();
-    do_write(object_mode_ ? 1 : b.chunk.length, b.chunk, std::move(b.callback));
-  } while (!st.buffered.empty() && !st.writing);
+  const std::size_t n = st.buffered.size();
+  if (n > 1 && writev_impl) {
+    // Every buffered chunk in one _writev of length state.length; one onwrite for all, so
+    // pendingcb counts them as one from here, and the callback calls each write's own.
+    st.pendingcb -= static_cast<std::int64_t>(n) - 1;
+    std::vector<Chunk> chunks;
+    chunks.reserve(n);
+    std::vector<Callback> callbacks;
+    for (BufferedWrite& b : st.buffered) {
+      chunks.push_back(std::move(b.chunk));
+      if (b.callback) callbacks.push_back(std::move(b.callback));
+    }
+    Callback all;
+    if (!st.all_noop) {
+      all = [callbacks = std::move(callbacks)](const MaybeError& e) {
+        for (const Callback& c : callbacks)
+          c(e);
+      };
+    }
+    reset_buffer();
+    do_writev(st.length, chunks, std::move(all));
+  } else {
+    // One buffered chunk at a time while _write completes synchronously.
+    do {
+      BufferedWrite b = std::move(st.buffered.front());
+      st.buffered.pop_front();
+      do_write(object_mode_ ? 1 : b.chunk.length, b.chunk, std::move(b.callback));
+    } while (!st.buffered.empty() && !st.writing);
+    if (st.buffered.empty()) st.all_noop = true;  // resetBuffer once every entry is out
+  }
   st.buffer_processing = false;
+}
+
+void Stream::cork() {
+  ++w_->corked;
+}
+
+void Stream::uncork() {
+  WritableState& st = *w_;
+  if (st.corked == 0) return;
+  --st.corked;
+  if (!st.writing) clear_buffer();
 }
 
 void Stream::end(Callback cb) {
   WritableState& st = *w_;
   MaybeError err;
+  // .end() fully uncorks.
+  if (st.corked) {
+    st.corked = 1;
+    uncork();
+  }
   if (!st.ending && !st.errored) {
     st.ending = true;
     finish_maybe(true);

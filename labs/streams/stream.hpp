@@ -122,7 +122,9 @@ struct StreamStats {
   std::uint64_t push_false = 0;     // push() returned false
   std::uint64_t reads = 0;          // _read() calls
   std::uint64_t pauses = 0;         // pause() that changed flowing to false
-  std::uint64_t bytes_written = 0;  // handed to _write (the sink's throughput)
+  std::uint64_t bytes_written = 0;  // handed to _write/_writev (the sink's throughput)
+  std::uint64_t writevs = 0;        // _writev calls with more than one chunk (clearBuffer's)
+  std::uint64_t writev_chunks = 0;  // the chunks they carried
   runtime::Nanos paused_time{0};    // time spent paused after having flowed
   runtime::Nanos paused_since{-1};
 };
@@ -134,6 +136,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::function<void(Stream&, std::size_t)> read_impl;
   // _write(chunk, cb)
   std::function<void(Stream&, const Chunk&, Callback)> write_impl;
+  // _writev(chunks, cb): if set, clearBuffer hands every buffered chunk to it at once (as
+  // net.Socket's does); a stream with only _writev gets each write as a one-chunk _writev.
+  std::function<void(Stream&, const std::vector<Chunk>&, Callback)> writev_impl;
   // Transform's _transform(chunk, cb(err, out)): `out` nullopt pushes nothing.
   std::function<void(Stream&, const Chunk&, std::function<void(MaybeError, std::optional<Chunk>)>)>
       transform_impl;
@@ -161,6 +166,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // ---- Writable ----
   bool write(Chunk chunk, Callback cb = {});
   void end(Callback cb = {});
+  // cork(): buffer every write until as many uncork()s (or end()), then flush them together.
+  void cork();
+  void uncork();
+  std::uint32_t writable_corked() const { return w_ ? w_->corked : 0; }
   bool writable() const;
   std::size_t writable_length() const { return w_ ? w_->length : 0; }
   std::size_t writable_high_water_mark() const { return w_ ? w_->high_water_mark : 0; }
@@ -226,6 +235,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
     bool finished = false, final_called = false, prefinished = false, destroyed = false;
     bool error_emitted = false, close_emitted = false, closed = false, buffer_processing = false;
     bool after_write_pending = false, expect_write_cb = false;
+    bool all_noop = true;  // kAllNoop: no buffered write has a callback
+    std::uint32_t corked = 0;
     MaybeError errored;
     std::deque<BufferedWrite> buffered;
     std::size_t writelen = 0;
@@ -253,6 +264,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // writable.js
   bool write_or_buffer(Chunk chunk, Callback cb);
   void do_write(std::size_t len, const Chunk& chunk, Callback cb);
+  void do_writev(std::size_t len, const std::vector<Chunk>& chunks, Callback cb);
+  void reset_buffer();
   void onwrite(const MaybeError& er);
   void onwrite_error(const MaybeError& er, const Callback& cb);
   void after_write(std::uint64_t count, const Callback& cb);

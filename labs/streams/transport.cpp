@@ -100,66 +100,92 @@ int UvSink::open_pipe(int fd) {
   return uv_pipe_open(&handle_->u.pipe, fd);
 }
 
-void UvSink::attach(Stream& s) {
+void UvSink::write_chunks(std::vector<Chunk> chunks, Callback cb) {
   struct WriteReq {
     uv_write_t req{};
-    Chunk chunk;  // keeps the bytes alive until libuv is done with them
+    std::vector<Chunk> chunks;  // keeps the bytes alive until libuv is done with them
     Callback cb;
     UvSink* sink = nullptr;
     std::shared_ptr<bool> alive;
   };
+  if (!open()) {
+    cb(JsError{"Error", "EPIPE", "write EPIPE"});
+    return;
+  }
+  auto bufs_of = [](const std::vector<Chunk>& cs) {
+    std::vector<uv_buf_t> bufs;
+    bufs.reserve(cs.size());
+    for (const Chunk& c : cs)
+      bufs.push_back(uv_buf_init(c.data(), static_cast<unsigned>(c.length)));
+    return bufs;
+  };
+  std::size_t total = 0;
+  for (const Chunk& c : chunks)
+    total += c.length;
+  std::vector<uv_buf_t> bufs = bufs_of(chunks);
+  const int n = uv_try_write(stream(), bufs.data(), static_cast<unsigned>(bufs.size()));
+  if (n >= 0 && static_cast<std::size_t>(n) == total) {
+    ++sync_writes_;
+    cb(std::nullopt);  // the kernel took it all: a synchronous completion
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    cb(uv_error("write", n));
+    return;
+  }
+  // What the kernel did not take: the chunks after the first `n` bytes.
+  auto* w = new WriteReq;
+  std::size_t skip = n > 0 ? static_cast<std::size_t>(n) : 0;
+  for (const Chunk& c : chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    w->chunks.push_back(c.slice(skip, c.length - skip));
+    skip = 0;
+  }
+  w->cb = std::move(cb);
+  w->sink = this;
+  w->alive = alive_;
+  w->req.data = w;
+  bufs = bufs_of(w->chunks);
+  ++async_writes_;
+  hold();
+  const int rc = uv_write(&w->req, stream(), bufs.data(), static_cast<unsigned>(bufs.size()),
+                          [](uv_write_t* req, int status) {
+                            auto* wr = static_cast<WriteReq*>(req->data);
+                            if (*wr->alive) {
+                              UvSink* sk = wr->sink;
+                              auto done_cb = std::move(wr->cb);
+                              sk->port_.post([sk, done_cb, status] {
+                                sk->release();
+                                if (status == 0) {
+                                  done_cb(std::nullopt);
+                                } else {
+                                  done_cb(uv_error("write", status));
+                                }
+                              });
+                            }
+                            delete wr;
+                          });
+  if (rc != 0) {
+    release();
+    auto failed = std::move(w->cb);
+    delete w;
+    failed(uv_error("write", rc));
+    return;
+  }
+  write_queue_peak_ = std::max(write_queue_peak_, stream()->write_queue_size);
+}
+
+void UvSink::attach(Stream& s) {
+  // net.Socket has both: _write (writeGeneric) and _writev (writevGeneric, a uv_try_write
+  // of every buffer, then uv_write of the rest, as StreamBase::Writev does).
   s.write_impl = [this](Stream&, const Chunk& chunk, Callback cb) {
-    if (!open()) {
-      cb(JsError{"Error", "EPIPE", "write EPIPE"});
-      return;
-    }
-    uv_buf_t buf =
-        uv_buf_init(const_cast<char*>(chunk.data()), static_cast<unsigned>(chunk.length));
-    const int n = uv_try_write(stream(), &buf, 1);
-    if (n >= 0 && static_cast<std::size_t>(n) == chunk.length) {
-      ++sync_writes_;
-      cb(std::nullopt);  // the kernel took it all: a synchronous completion
-      return;
-    }
-    if (n < 0 && n != UV_EAGAIN) {
-      cb(uv_error("write", n));
-      return;
-    }
-    const std::size_t done = n > 0 ? static_cast<std::size_t>(n) : 0;
-    auto* w = new WriteReq;
-    w->chunk = chunk.slice(done, chunk.length - done);
-    w->cb = std::move(cb);
-    w->sink = this;
-    w->alive = alive_;
-    w->req.data = w;
-    uv_buf_t rest =
-        uv_buf_init(const_cast<char*>(w->chunk.data()), static_cast<unsigned>(w->chunk.length));
-    ++async_writes_;
-    hold();
-    const int rc = uv_write(&w->req, stream(), &rest, 1, [](uv_write_t* req, int status) {
-      auto* wr = static_cast<WriteReq*>(req->data);
-      if (*wr->alive) {
-        UvSink* sk = wr->sink;
-        auto done_cb = std::move(wr->cb);
-        sk->port_.post([sk, done_cb, status] {
-          sk->release();
-          if (status == 0) {
-            done_cb(std::nullopt);
-          } else {
-            done_cb(uv_error("write", status));
-          }
-        });
-      }
-      delete wr;
-    });
-    if (rc != 0) {
-      release();
-      auto failed = std::move(w->cb);
-      delete w;
-      failed(uv_error("write", rc));
-      return;
-    }
-    write_queue_peak_ = std::max(write_queue_peak_, stream()->write_queue_size);
+    write_chunks({chunk}, std::move(cb));
+  };
+  s.writev_impl = [this](Stream&, const std::vector<Chunk>& chunks, Callback cb) {
+    write_chunks(chunks, std::move(cb));
   };
   s.final_impl = [this](Stream&, Callback cb) {
     struct ShutdownReq {

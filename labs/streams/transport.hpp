@@ -6,6 +6,8 @@
 //     took all of it, cb() runs synchronously (req.async === false); otherwise the rest goes
 //     to uv_write and cb runs when libuv reports the write done, as an I/O callback in the
 //     poll phase, through MakeCallback (here: a runtime::Port, which delivers exactly so).
+//   _writev(chunks, cb): the same with every buffered chunk in one uv_try_write / uv_write,
+//     which the Writable uses when more than one chunk waits (clearBuffer).
 //   _final(cb): uv_shutdown, cb when it completes (the peer reads EOF).
 //   _destroy(err, cb): uv_close; the handle's memory is freed in its close callback.
 //
@@ -16,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "runtime/port.hpp"
 #include "streams/stream.hpp"
@@ -52,6 +55,7 @@ class UvSink {
  private:
   struct Handle;
   uv_stream_t* stream() const;
+  void write_chunks(std::vector<Chunk> chunks, Callback cb);
 
   runtime::Port port_;
   Handle* handle_ = nullptr;  // freed by its close callback

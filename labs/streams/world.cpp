@@ -39,6 +39,8 @@ const std::vector<metrics::MetricInfo>& World::metric_table() {
       {"write.calls", "", "write() calls on every stream"},
       {"write.falseReturns", "", "write() calls that returned false"},
       {"drain.count", "", "'drain' events emitted"},
+      {"writev.calls", "", "_writev calls that flushed more than one buffered chunk"},
+      {"writev.chunks", "", "the chunks those _writev calls carried"},
       {"push.falseReturns", "", "push() calls that returned false"},
       {"read.calls", "", "_read() calls"},
       {"pause.count", "", "pause() calls that stopped a flowing stream"},
@@ -69,6 +71,8 @@ const std::vector<metrics::MetricInfo>& World::metric_table() {
        "the sink's largest writableLength (tcp: the socket's queue)"},
       {"sink.writeFalse", "", "write() false returns of the sink"},
       {"sink.drains", "", "'drain' events of the sink"},
+      {"sink.writevCalls", "", "the sink's _writev calls (tcp, pipe: one writev(2) each)"},
+      {"sink.writevChunks", "", "the chunks those _writev calls carried"},
   };
   return table;
 }
@@ -83,6 +87,8 @@ void World::collect(metrics::MetricSet& out) {
     all.writes += s.writes;
     all.write_false += s.write_false;
     all.drains += s.drains;
+    all.writevs += s.writevs;
+    all.writev_chunks += s.writev_chunks;
     all.push_false += s.push_false;
     all.reads += s.reads;
     all.pauses += s.pauses;
@@ -97,6 +103,8 @@ void World::collect(metrics::MetricSet& out) {
   out.set("write.calls", static_cast<double>(all.writes));
   out.set("write.falseReturns", static_cast<double>(all.write_false));
   out.set("drain.count", static_cast<double>(all.drains));
+  out.set("writev.calls", static_cast<double>(all.writevs));
+  out.set("writev.chunks", static_cast<double>(all.writev_chunks));
   out.set("push.falseReturns", static_cast<double>(all.push_false));
   out.set("read.calls", static_cast<double>(all.reads));
   out.set("pause.count", static_cast<double>(all.pauses));
@@ -126,6 +134,8 @@ void World::collect(metrics::MetricSet& out) {
       out.set("sink.writableLengthPeak", d(s.writable_length_peak));
       out.set("sink.writeFalse", d(s.write_false));
       out.set("sink.drains", d(s.drains));
+      out.set("sink.writevCalls", d(s.writevs));
+      out.set("sink.writevChunks", d(s.writev_chunks));
     } else if (name == "t1" || name == "t2" || name == "t3") {
       out.set(name + ".writableLengthPeak", d(s.writable_length_peak));
       out.set(name + ".readableLengthPeak", d(s.readable_length_peak));

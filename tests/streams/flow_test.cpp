@@ -141,6 +141,23 @@ TEST_CASE("streams.flow_memory_source_pushes_synchronously_and_holds_no_fd") {
   CHECK(failed.loop_close == 0);
 }
 
+TEST_CASE("streams.flow_tcp_socket_flushes_what_waits_behind_a_write_with_writev") {
+  runtime::Watchdog wd(60s);
+  // A peer slower than the producer: the kernel's buffers fill, a write goes to libuv's queue,
+  // and the 4 KiB chunks written meanwhile (up to the 16 KiB mark) wait in the socket's
+  // Writable. When the write completes, net.Socket's _writev takes them all in one writev(2).
+  const FlowRun r = run_flow(
+      "  transport: tcp\n  mode: honor\n  bytes: 16777216\n  chunk: 4096\n"
+      "  highWaterMark: 16384\n  transforms: [ {} ]\n  peer_rate: 67108864\n");
+  CHECK(r.outcome == runtime::Outcome::completed);
+  CHECK(r.get("flow.peerBytes") == 16777216);
+  CHECK(r.get("sink.writevCalls") >= 1);
+  CHECK(r.get("sink.writevChunks") >= 2 * r.get("sink.writevCalls"));
+  // Nothing waits longer than the mark allows: at most hwm / chunk chunks per batch.
+  CHECK(r.get("sink.writevChunks") <= 4 * r.get("sink.writevCalls"));
+  CHECK(r.loop_close == 0);
+}
+
 TEST_CASE("streams.flow_pipeline_error_destroys_everything") {
   runtime::Watchdog wd(60s);
   const FlowRun r = run_flow(

@@ -7,7 +7,9 @@ the printed lines or the exit code is a bug in the model (Node is right).
   tests/streams/node_differential.py build/bin/lab-streams [SEED] [COUNT]
 
 Not registered with CTest (it needs node and takes a while); 260 scenarios (seeds 7 and 12345)
-matched Node 20.20.2 when it was written.
+matched Node 20.20.2 when it was written; with writev, cork/uncork and failing writes added to
+the writable scenarios, 400 more on 2026-11-26 (seeds 1 and 2, 100 each; seeds 3 and 4 with
+only writable scenarios, 100 each).
 """
 import os, random, subprocess, sys, tempfile
 
@@ -21,11 +23,18 @@ def scenario(rng):
     kind=random.choice(['w','pipe','pipeline','t','r'])
     cm=random.choice(modes)
     if kind=='w':
-        L.append(f"  - writable: {{ name: w, highWaterMark: {hw}, complete: {cm} }}")
+        wv=random.choice(['true','false'])
+        fa=random.choice([0,0,0,2,3])
+        L.append(f"  - writable: {{ name: w, highWaterMark: {hw}, complete: {cm}, writev: {wv}, log_writes: true, fail_at: {fa} }}")
         L.append("  - on: { stream: w, event: drain, log: drain, then: [ { inspect: { stream: w } } ] }")
         L.append("  - on: { stream: w, event: finish, log: finish }")
         L.append("  - on: { stream: w, event: close, log: close }")
+        L.append("  - on: { stream: w, event: error, log: werr }")
         for i in range(random.randint(1,8)):
+            r=random.random()
+            if r<0.15: L.append("  - cork: { stream: w }")
+            elif r<0.3: L.append("  - uncork: { stream: w }")
+            elif r<0.35: L.append("  - setImmediate: { then: [ { uncork: { stream: w } }, { inspect: { stream: w } } ] }")
             L.append(f"  - write: {{ stream: w, bytes: {random.choice([1,3,4,9,20])} }}")
         if random.random()<0.5: L.append("  - end: { stream: w }")
         L.append("  - setImmediate: { then: [ { inspect: { stream: w } } ] }")

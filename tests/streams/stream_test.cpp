@@ -314,3 +314,62 @@ TEST_CASE("streams.data_listener_does_not_start_a_paused_stream") {
   r.reset();
   CHECK(rt.shutdown() == 0);
 }
+
+// const w = new Writable({ highWaterMark: 100,
+//   write(c, e, cb) { calls.push('write ' + c.length); setImmediate(cb); },
+//   writev(cs, cb) { calls.push('writev ' + cs.length + ' len ' + w.writableLength);
+//                    setImmediate(cb); } });
+// w.write(Buffer.alloc(1), () => done.push('a')); ... alloc(2) 'b', alloc(3) (no callback),
+// alloc(4) 'd'; w.cork(); w.write(Buffer.alloc(5), () => done.push('e')); w.end();
+// node: corked 1 len 15, after end corked 0,
+//       {"calls":["write 1","writev 4 len 14"],"done":["a","b","d","e"],"pending":0}
+TEST_CASE("streams.writev_flushes_the_buffer_in_one_call_and_end_uncorks") {
+  Runtime rt;
+  StreamOptions o;
+  o.writable = true;
+  o.high_water_mark = 100;
+  auto w = Stream::make(rt, "w", o);
+  std::vector<std::string> calls, done;
+  w->write_impl = [&calls](Stream& s, const Chunk& c, Callback cb) {
+    calls.push_back("write " + std::to_string(c.length));
+    s.rt().set_immediate([cb] { cb(std::nullopt); }, 0);
+  };
+  w->writev_impl = [&calls](Stream& s, const std::vector<Chunk>& cs, Callback cb) {
+    calls.push_back("writev " + std::to_string(cs.size()) + " len " +
+                    std::to_string(s.writable_length()));
+    s.rt().set_immediate([cb] { cb(std::nullopt); }, 0);
+  };
+  auto note = [&done](std::string what) {
+    return [&done, what](const MaybeError& e) {
+      CHECK_FALSE(e);
+      done.push_back(what);
+    };
+  };
+  bool finished = false;
+  std::size_t corked = 0, length = 0, corked_after_end = 1;
+  rt.run([&] {
+    w->on("finish", [&](const EventArgs&) {
+      finished = true;
+      CHECK(done.size() == 4);  // every write's callback ran before 'finish'
+    });
+    w->write(Chunk::alloc(1), note("a"));
+    w->write(Chunk::alloc(2), note("b"));
+    w->write(Chunk::alloc(3));
+    w->write(Chunk::alloc(4), note("d"));
+    w->cork();
+    w->write(Chunk::alloc(5), note("e"));
+    corked = w->writable_corked();
+    length = w->writable_length();
+    w->end();
+    corked_after_end = w->writable_corked();
+  });
+  CHECK(corked == 1);
+  CHECK(length == 15);
+  CHECK(corked_after_end == 0);
+  CHECK(calls == std::vector<std::string>{"write 1", "writev 4 len 14"});
+  CHECK(done == std::vector<std::string>{"a", "b", "d", "e"});
+  CHECK(finished);
+  w->dispose();
+  w.reset();
+  CHECK(rt.shutdown() == 0);
+}
