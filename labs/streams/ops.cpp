@@ -192,7 +192,7 @@ class WritableOp final : public script::Op {
            std::move(cb));
     };
     if (s_.writev) {
-      st->writev_impl = [call, objects](Stream& s, const std::vector<Chunk>& cs, Callback cb) {
+      st->writev_impl = [call, objects](Stream& s, std::span<const Chunk> cs, Callback cb) {
         std::size_t bytes = 0;
         for (const Chunk& c : cs)
           bytes += c.length;

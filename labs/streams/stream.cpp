@@ -246,7 +246,7 @@ bool Stream::write_or_buffer(Chunk chunk, Callback cb) {
   } else {
     // writeOrBuffer: write() has already turned a destroyed stream away, so doWrite's own
     // destroyed check never fires here.
-    do_write(len, chunk, std::move(cb));
+    do_write(len, {&chunk, 1}, false, std::move(cb));
   }
   // The return value is computed after _write: a synchronous callback has already taken
   // the chunk off `length`.
@@ -255,32 +255,8 @@ bool Stream::write_or_buffer(Chunk chunk, Callback cb) {
   return ret && !st.destroyed && !st.errored;
 }
 
-void Stream::do_write(std::size_t len, const Chunk& chunk, Callback cb) {
-  WritableState& st = *w_;
-  st.writelen = len;
-  st.writecb = std::move(cb);
-  st.writing = st.sync = st.expect_write_cb = true;
-  if (st.destroyed) {
-    onwrite(err_stream_destroyed("write"));
-  } else {
-    stats.bytes_written += chunk.length;
-    if (transform_) {
-      transform_write(chunk);
-    } else if (write_impl) {
-      write_impl(*this, chunk,
-                 [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
-    } else if (writev_impl) {
-      // Writable.prototype._write: this._writev([{ chunk, encoding }], cb).
-      writev_impl(*this, {chunk},
-                  [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
-    } else {
-      onwrite(std::nullopt);
-    }
-  }
-  st.sync = false;
-}
-
-void Stream::do_writev(std::size_t len, const std::vector<Chunk>& chunks, Callback cb) {
+// doWrite: one chunk to _write or, from clearBuffer, every buffered chunk to _writev.
+void Stream::do_write(std::size_t len, std::span<const Chunk> chunks, bool writev, Callback cb) {
   WritableState& st = *w_;
   st.writelen = len;
   st.writecb = std::move(cb);
@@ -290,10 +266,21 @@ void Stream::do_writev(std::size_t len, const std::vector<Chunk>& chunks, Callba
   } else {
     for (const Chunk& c : chunks)
       stats.bytes_written += c.length;
-    ++stats.writevs;
-    stats.writev_chunks += chunks.size();
-    writev_impl(*this, chunks,
-                [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); });
+    auto onwrite_cb = [self = shared_from_this()](const MaybeError& e) { self->onwrite(e); };
+    if (writev) {
+      ++stats.writevs;
+      stats.writev_chunks += chunks.size();
+      writev_impl(*this, chunks, std::move(onwrite_cb));
+    } else if (transform_) {
+      transform_write(chunks.front());
+    } else if (write_impl) {
+      write_impl(*this, chunks.front(), std::move(onwrite_cb));
+    } else if (writev_impl) {
+      // Writable.prototype._write: this._writev([{ chunk, encoding }], cb).
+      writev_impl(*this, chunks, std::move(onwrite_cb));
+    } else {
+      onwrite(std::nullopt);
+    }
   }
   st.sync = false;
 }
@@ -415,13 +402,13 @@ void Stream::clear_buffer() {
       };
     }
     reset_buffer();
-    do_writev(st.length, chunks, std::move(all));
+    do_write(st.length, chunks, true, std::move(all));
   } else {
     // One buffered chunk at a time while _write completes synchronously.
     do {
       BufferedWrite b = std::move(st.buffered.front());
       st.buffered.pop_front();
-      do_write(object_mode_ ? 1 : b.chunk.length, b.chunk, std::move(b.callback));
+      do_write(object_mode_ ? 1 : b.chunk.length, {&b.chunk, 1}, false, std::move(b.callback));
     } while (!st.buffered.empty() && !st.writing);
     if (st.buffered.empty()) st.all_noop = true;  // resetBuffer once every entry is out
   }

@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -138,7 +139,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::function<void(Stream&, const Chunk&, Callback)> write_impl;
   // _writev(chunks, cb): if set, clearBuffer hands every buffered chunk to it at once (as
   // net.Socket's does); a stream with only _writev gets each write as a one-chunk _writev.
-  std::function<void(Stream&, const std::vector<Chunk>&, Callback)> writev_impl;
+  std::function<void(Stream&, std::span<const Chunk>, Callback)> writev_impl;
   // Transform's _transform(chunk, cb(err, out)): `out` nullopt pushes nothing.
   std::function<void(Stream&, const Chunk&, std::function<void(MaybeError, std::optional<Chunk>)>)>
       transform_impl;
@@ -263,8 +264,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   // writable.js
   bool write_or_buffer(Chunk chunk, Callback cb);
-  void do_write(std::size_t len, const Chunk& chunk, Callback cb);
-  void do_writev(std::size_t len, const std::vector<Chunk>& chunks, Callback cb);
+  void do_write(std::size_t len, std::span<const Chunk> chunks, bool writev, Callback cb);
   void reset_buffer();
   void onwrite(const MaybeError& er);
   void onwrite_error(const MaybeError& er, const Callback& cb);

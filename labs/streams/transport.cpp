@@ -184,8 +184,8 @@ void UvSink::attach(Stream& s) {
   s.write_impl = [this](Stream&, const Chunk& chunk, Callback cb) {
     write_chunks({chunk}, std::move(cb));
   };
-  s.writev_impl = [this](Stream&, const std::vector<Chunk>& chunks, Callback cb) {
-    write_chunks(chunks, std::move(cb));
+  s.writev_impl = [this](Stream&, std::span<const Chunk> chunks, Callback cb) {
+    write_chunks({chunks.begin(), chunks.end()}, std::move(cb));
   };
   s.final_impl = [this](Stream&, Callback cb) {
     struct ShutdownReq {

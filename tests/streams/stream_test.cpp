@@ -334,7 +334,7 @@ TEST_CASE("streams.writev_flushes_the_buffer_in_one_call_and_end_uncorks") {
     calls.push_back("write " + std::to_string(c.length));
     s.rt().set_immediate([cb] { cb(std::nullopt); }, 0);
   };
-  w->writev_impl = [&calls](Stream& s, const std::vector<Chunk>& cs, Callback cb) {
+  w->writev_impl = [&calls](Stream& s, std::span<const Chunk> cs, Callback cb) {
     calls.push_back("writev " + std::to_string(cs.size()) + " len " +
                     std::to_string(s.writable_length()));
     s.rt().set_immediate([cb] { cb(std::nullopt); }, 0);
