@@ -61,6 +61,15 @@ void UvSink::close() {
   uv_close(handle_->handle(), [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
 }
 
+// A request's completion reaches the loop as Node's does: a poll-phase callback through
+// MakeCallback (the port); the hold taken when the request was made is released first.
+void UvSink::deliver(std::function<void()> fn) {
+  port_.post([this, fn = std::move(fn)] {
+    release();
+    fn();
+  });
+}
+
 int UvSink::connect(std::uint16_t port, std::function<void(int)> on_connect) {
   struct Req {
     uv_connect_t req{};
@@ -76,19 +85,15 @@ int UvSink::connect(std::uint16_t port, std::function<void(int)> on_connect) {
   r->alive = alive_;
   r->req.data = r;
   hold();
-  const int rc = uv_tcp_connect(&r->req, &handle_->u.tcp, reinterpret_cast<const sockaddr*>(&addr),
-                                [](uv_connect_t* req, int status) {
-                                  auto* rq = static_cast<Req*>(req->data);
-                                  if (*rq->alive) {
-                                    UvSink* s = rq->sink;
-                                    auto cb = std::move(rq->cb);
-                                    s->port_.post([s, cb, status] {
-                                      s->release();
-                                      cb(status);
-                                    });
-                                  }
-                                  delete rq;
-                                });
+  const int rc =
+      uv_tcp_connect(&r->req, &handle_->u.tcp, reinterpret_cast<const sockaddr*>(&addr),
+                     [](uv_connect_t* req, int status) {
+                       auto* rq = static_cast<Req*>(req->data);
+                       if (*rq->alive) {
+                         rq->sink->deliver([cb = std::move(rq->cb), status] { cb(status); });
+                       }
+                       delete rq;
+                     });
   if (rc != 0) {
     release();
     delete r;
@@ -151,23 +156,17 @@ void UvSink::write_chunks(std::vector<Chunk> chunks, Callback cb) {
   bufs = bufs_of(w->chunks);
   ++async_writes_;
   hold();
-  const int rc = uv_write(&w->req, stream(), bufs.data(), static_cast<unsigned>(bufs.size()),
-                          [](uv_write_t* req, int status) {
-                            auto* wr = static_cast<WriteReq*>(req->data);
-                            if (*wr->alive) {
-                              UvSink* sk = wr->sink;
-                              auto done_cb = std::move(wr->cb);
-                              sk->port_.post([sk, done_cb, status] {
-                                sk->release();
-                                if (status == 0) {
-                                  done_cb(std::nullopt);
-                                } else {
-                                  done_cb(uv_error("write", status));
-                                }
-                              });
-                            }
-                            delete wr;
-                          });
+  const int rc =
+      uv_write(&w->req, stream(), bufs.data(), static_cast<unsigned>(bufs.size()),
+               [](uv_write_t* req, int status) {
+                 auto* wr = static_cast<WriteReq*>(req->data);
+                 if (*wr->alive) {
+                   wr->sink->deliver([cb = std::move(wr->cb), status] {
+                     cb(status == 0 ? MaybeError() : MaybeError(uv_error("write", status)));
+                   });
+                 }
+                 delete wr;
+               });
   if (rc != 0) {
     release();
     auto failed = std::move(w->cb);
@@ -208,13 +207,10 @@ void UvSink::attach(Stream& s) {
     const int rc = uv_shutdown(&r->req, stream(), [](uv_shutdown_t* req, int status) {
       auto* rq = static_cast<ShutdownReq*>(req->data);
       if (*rq->alive) {
-        UvSink* sk = rq->sink;
-        auto done_cb = std::move(rq->cb);
-        sk->port_.post([sk, done_cb, status] {
-          sk->release();
+        rq->sink->deliver([cb = std::move(rq->cb), status] {
           // A peer that already left (ENOTCONN) is not the writer's failure.
-          done_cb(status == 0 || status == UV_ENOTCONN ? MaybeError()
-                                                       : MaybeError(uv_error("shutdown", status)));
+          cb(status == 0 || status == UV_ENOTCONN ? MaybeError()
+                                                  : MaybeError(uv_error("shutdown", status)));
         });
       }
       delete rq;

@@ -56,6 +56,7 @@ class UvSink {
   struct Handle;
   uv_stream_t* stream() const;
   void write_chunks(std::vector<Chunk> chunks, Callback cb);
+  void deliver(std::function<void()> fn);  // loop thread, from a libuv request's callback
 
   runtime::Port port_;
   Handle* handle_ = nullptr;  // freed by its close callback
