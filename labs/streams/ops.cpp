@@ -208,7 +208,7 @@ class WritableOp final : public script::Op {
   void emit_twin(TwinWriter& w) const override {
     use_stream_module(w);
     w.open("{");
-    w.line("let writes = 0;");
+    if (s_.fail_at > 0) w.line("let writes = 0;");
     // One _write or _writev call, as the lab's: maybe logged, maybe failing, then `complete`.
     w.open("const call = (what, cb) => {");
     if (s_.log_writes)
@@ -221,8 +221,9 @@ class WritableOp final : public script::Op {
       w.line(s_.complete.js("cb()"));
     }
     w.close("};");
-    w.open(fmt::format("S.{} = new Writable({{ {}{}", s_.name, s_.hwm.js(),
-                       s_.object_mode ? "objectMode: true, " : ""));
+    std::string options = s_.hwm.js() + (s_.object_mode ? "objectMode: true, " : "");
+    if (!options.empty()) options = " " + options.substr(0, options.size() - 1);  // methods below
+    w.open(fmt::format("S.{} = new Writable({{{}", s_.name, options));
     w.line(s_.object_mode ? "write(chunk, encoding, cb) { call('_write(object)', cb); },"
                           : "write(chunk, encoding, cb) { call(`_write(${chunk.length} bytes)`, "
                             "cb); },");
