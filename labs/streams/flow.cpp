@@ -262,21 +262,19 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
       if (auto r = weak.lock()) r->sample();
       const bool fail = fails && ++*calls == fail_at;
       if (tc.work_us > 0) st.rt().busy_wait(std::chrono::microseconds(tc.work_us));
-      if (tc.rate == 0 && !fail) {
-        cb(std::nullopt, chunk);  // the common pass-through: no closure to build
-        return;
-      }
-      auto done = [cb, chunk, fail, name] {
-        if (fail) {
-          cb(JsError{"Error", "", name + " failed"}, std::nullopt);
+      // Calls back with the chunk, or with the stage's error on the failing call.
+      auto pass = [](const auto& done, const Chunk& c, bool failing, const std::string& stage) {
+        if (failing) {
+          done(JsError{"Error", "", stage + " failed"}, std::nullopt);
         } else {
-          cb(std::nullopt, chunk);
+          done(std::nullopt, c);
         }
       };
       if (tc.rate == 0) {
-        done();
+        pass(cb, chunk, fail, name);  // at once: no closure to build on the per-chunk path
       } else {
-        pacer->schedule(st.rt(), chunk.length, tc.rate, done);
+        pacer->schedule(st.rt(), chunk.length, tc.rate,
+                        [pass, cb, chunk, fail, name] { pass(cb, chunk, fail, name); });
       }
     };
     return s;

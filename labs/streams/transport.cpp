@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/container/small_vector.hpp>
+
 #include <vector>
 
 namespace nodelab::streams {
@@ -105,7 +107,7 @@ int UvSink::open_pipe(int fd) {
   return uv_pipe_open(&handle_->u.pipe, fd);
 }
 
-void UvSink::write_chunks(std::vector<Chunk> chunks, Callback cb) {
+void UvSink::write_chunks(std::span<const Chunk> chunks, Callback cb) {
   struct WriteReq {
     uv_write_t req{};
     std::vector<Chunk> chunks;  // keeps the bytes alive until libuv is done with them
@@ -117,8 +119,9 @@ void UvSink::write_chunks(std::vector<Chunk> chunks, Callback cb) {
     cb(JsError{"Error", "EPIPE", "write EPIPE"});
     return;
   }
-  auto bufs_of = [](const std::vector<Chunk>& cs) {
-    std::vector<uv_buf_t> bufs;
+  // One buffer per chunk; a single chunk (every _write) allocates nothing.
+  auto bufs_of = [](std::span<const Chunk> cs) {
+    boost::container::small_vector<uv_buf_t, 1> bufs;
     bufs.reserve(cs.size());
     for (const Chunk& c : cs)
       bufs.push_back(uv_buf_init(c.data(), static_cast<unsigned>(c.length)));
@@ -127,7 +130,7 @@ void UvSink::write_chunks(std::vector<Chunk> chunks, Callback cb) {
   std::size_t total = 0;
   for (const Chunk& c : chunks)
     total += c.length;
-  std::vector<uv_buf_t> bufs = bufs_of(chunks);
+  auto bufs = bufs_of(chunks);
   const int n = uv_try_write(stream(), bufs.data(), static_cast<unsigned>(bufs.size()));
   if (n >= 0 && static_cast<std::size_t>(n) == total) {
     ++sync_writes_;
@@ -181,10 +184,10 @@ void UvSink::attach(Stream& s) {
   // net.Socket has both: _write (writeGeneric) and _writev (writevGeneric, a uv_try_write
   // of every buffer, then uv_write of the rest, as StreamBase::Writev does).
   s.write_impl = [this](Stream&, const Chunk& chunk, Callback cb) {
-    write_chunks({chunk}, std::move(cb));
+    write_chunks({&chunk, 1}, std::move(cb));
   };
   s.writev_impl = [this](Stream&, std::span<const Chunk> chunks, Callback cb) {
-    write_chunks({chunks.begin(), chunks.end()}, std::move(cb));
+    write_chunks(chunks, std::move(cb));
   };
   s.final_impl = [this](Stream&, Callback cb) {
     struct ShutdownReq {

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "runtime/port.hpp"
@@ -55,7 +56,7 @@ class UvSink {
  private:
   struct Handle;
   uv_stream_t* stream() const;
-  void write_chunks(std::vector<Chunk> chunks, Callback cb);
+  void write_chunks(std::span<const Chunk> chunks, Callback cb);
   void deliver(std::function<void()> fn);  // loop thread, from a libuv request's callback
 
   runtime::Port port_;
