@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -180,7 +181,10 @@ TEST_CASE("report.to_json_has_every_section") {
   const std::string evidence = j["answer"]["evidence"];
   CHECK(evidence.find('{') == std::string::npos);
   CHECK(evidence.find("callbacks;") != std::string::npos);
-  CHECK(evidence.rfind("ELU was 0.", 0) == 0);
+  // ELU is a ratio printed with three decimals; a loaded machine can make it 1.000 (the
+  // pool task and the timer are both due before the loop ever waits), so only its form is fixed.
+  CAPTURE(evidence);
+  CHECK(std::regex_search(evidence, std::regex(R"(^ELU was (0\.\d{3}|1\.000);)")));
   CHECK(run.rt.shutdown() == 0);
 }
 
