@@ -1,5 +1,7 @@
 #include "metrics/metric_set.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <stdexcept>
 

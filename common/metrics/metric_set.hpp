@@ -3,7 +3,7 @@
 // paths are used by --json, by `expect.metrics` bounds and by `{placeholders}` in the
 // model answer, so a candidate cites exactly what the JSON shows.
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <optional>
 #include <string>

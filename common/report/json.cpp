@@ -1,5 +1,7 @@
 // --json and --trace, written as streams: a million callbacks never sit in memory twice.
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 

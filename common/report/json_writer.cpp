@@ -1,5 +1,7 @@
 #include "report/json_writer.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 
 #include <fmt/format.h>

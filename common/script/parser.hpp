@@ -13,6 +13,7 @@
 #include "script/op.hpp"
 #include "script/registry.hpp"
 #include "script/source.hpp"
+#include "script/yaml_node.hpp"
 
 namespace nodelab::script {
 
@@ -30,11 +31,6 @@ class Fields;
 
 // A scenario parameter and its value in the run being loaded (the `params` block, with the
 // chosen variant's overrides applied).
-struct Param {
-  std::string name;
-  YAML::Node value;  // a scalar
-};
-
 class Parser {
  public:
   Parser(std::string file, const Limits& limits, const OpRegistry& registry, Scenario& scenario);

@@ -266,8 +266,8 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
   s.path = std::filesystem::absolute(path, ec).string();
   if (ec) s.path = path;
   if (text.size() > limits.max_file_bytes) {
-    throw ScenarioError({path}, fmt::format("file is larger than the limit of {} bytes",
-                                            limits.max_file_bytes));
+    throw ScenarioError(
+        {path}, fmt::format("file is larger than the limit of {} bytes", limits.max_file_bytes));
   }
   check_scenario_text(text, path);
   const YAML::Node root = parse_yaml(text, path);
@@ -355,8 +355,8 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
   for (auto& v : s.variants) {
     const std::vector<Param> own = with_overrides(v.params);
     p.set_params(&own);
-    if (v.title_node.IsDefined()) v.title = p.string(v.title_node, "a variant's `title`");
-    if (v.expect_node.IsDefined()) parse_expect(p, v.expect_node, registry, v.expect);
+    if (v.title_node.get().IsDefined()) v.title = p.string(v.title_node, "a variant's `title`");
+    if (v.expect_node.get().IsDefined()) parse_expect(p, v.expect_node, registry, v.expect);
     p.set_params(&s.params);
   }
   if (chosen != nullptr && !chosen->title.empty()) {

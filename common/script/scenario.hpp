@@ -12,11 +12,12 @@
 #include "runtime/phase.hpp"
 #include "script/limits.hpp"
 #include "script/op.hpp"
-#include "script/parser.hpp"
-#include "script/registry.hpp"
 #include "script/source.hpp"
+#include "script/yaml_node.hpp"
 
 namespace nodelab::script {
+
+class OpRegistry;
 
 // The five parts of a model answer, in the order they are printed.
 inline constexpr std::string_view kAnswerKeys[] = {"mechanism", "failure", "mitigation", "evidence",
@@ -52,8 +53,8 @@ struct Variant {
   std::optional<int> resolution_ms;                      // eventLoopDelay sampling interval
   Expect expect;                                         // added to the scenario's
   // Read once params are known: `expect` and `title` may use $name / ${name}.
-  YAML::Node expect_node{YAML::NodeType::Undefined};
-  YAML::Node title_node{YAML::NodeType::Undefined};
+  YamlNode expect_node;
+  YamlNode title_node;
 };
 
 struct Scenario {

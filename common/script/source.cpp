@@ -1,5 +1,7 @@
 #include "script/source.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>

@@ -5,14 +5,16 @@
 // the size limit, valid UTF-8 without control characters; yaml-cpp then parses on a big
 // stack. Every problem becomes a ScenarioError, printed as `FILE:LINE:COL: message`.
 
-#include <yaml-cpp/yaml.h>
-
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "script/limits.hpp"
+
+namespace YAML {
+class Node;
+}
 
 namespace nodelab::script {
 
