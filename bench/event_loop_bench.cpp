@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "event-loop/ops.hpp"
 #include "metrics/metric_set.hpp"
 #include "runtime/runtime.hpp"
 #include "script/interpreter.hpp"
@@ -28,7 +29,7 @@ const std::string kStrategies =
 // ---- mitigations side by side ----
 
 void BM_EventLoop_Starvation(benchmark::State& state, const std::string& strategy) {
-  const auto registry = script::shared_registry("event-loop");
+  const auto registry = event_loop::registry();
   const script::Scenario s = script::load_scenario(kStrategies, registry, {}, strategy);
   int runs = 0;
   double p50 = 0, p99 = 0, max = 0, elu = 0, drift = 0, total = 0;

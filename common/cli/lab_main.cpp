@@ -1,5 +1,7 @@
 #include "cli/lab_main.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <unistd.h>
 #include <uv.h>
 

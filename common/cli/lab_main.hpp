@@ -4,7 +4,9 @@
 //   lab-<id> SCENARIO.yaml|NAME [--logs-only] [--json] [--trace FILE.json] [--emit-node]
 //            [--no-color] [--list] [--timeout SECONDS] [--resolution MS]
 //
-// A lab's main() builds its LabSpec (its op registry) and hands over to run_lab().
+// A lab is one folder: labs/<id>/lab.cpp defines its LabSpec (nodelab::labs::spec_<ident>()),
+// and the generic labs/main.cpp hands it to run_lab(). The `nodelab` driver, the fuzz target and
+// the tests read the same specs through labs::all() (labs/all_labs.hpp).
 
 #include <cstdint>
 #include <functional>
@@ -35,6 +37,14 @@ inline std::vector<CompareColumn> loop_columns() {
       {"drift max", "ms", "timerDrift.max_ms"},   {"total", "ms", "loop.total_ms"}};
 }
 
+// One screen of `nodelab tour`: a scenario of the lab, run plain (its log lines and verdict) or
+// with --compare (the variants' table), and what to point at on it.
+struct TourStop {
+  std::string scenario;
+  bool compare = false;
+  std::string look_at;
+};
+
 struct LabSpec {
   std::string id;        // "event-loop": the binary is lab-<id>, scenarios/<id>/
   std::string summary;   // one line for --help
@@ -49,6 +59,11 @@ struct LabSpec {
   // --compare runs every variant in a child process of its own (the memory a variant leaves
   // in the allocator would otherwise show in the next variant's RSS).
   bool compare_in_children = false;
+  // The lab's screens in `nodelab tour` (at least one: its headline's).
+  std::vector<TourStop> tour;
+  // Whether `nodelab drill` may ask this lab's scenarios (those with a fixed `expect.order` of
+  // 2 to 12 lines and no lab blocks); a lab whose order depends on a peer or a server says no.
+  bool drill = true;
 };
 
 int run_lab(const LabSpec& spec, int argc, char** argv);

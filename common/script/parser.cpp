@@ -55,10 +55,10 @@ const std::set<std::string_view> kReservedNames = {
     "typeof", "var", "void", "while", "with", "yield", "let", "static", "implements", "interface",
     "package", "private", "protected", "public", "await", "async", "arguments", "eval", "undefined",
     "NaN", "Infinity",
-    // names the twin uses
-    "L", "fs", "net", "crypto", "EventEmitter", "process", "console", "require", "module",
-    "exports", "performance", "setTimeout", "setInterval", "clearInterval", "setImmediate",
-    "queueMicrotask", "Promise", "Error", "Math", "runs", "step", "iv", "socket", "e", "i"};
+    // names every twin uses (a lab adds its own with OpRegistry::reserve)
+    "fs", "crypto", "process", "console", "require", "module", "exports", "performance",
+    "setTimeout", "setInterval", "clearInterval", "setImmediate", "queueMicrotask", "Promise",
+    "Error", "Math", "runs", "step", "iv", "e", "i"};
 
 }  // namespace
 
@@ -226,7 +226,7 @@ std::string Parser::string(const YAML::Node& raw, std::string_view what) {
     for (std::sregex_iterator it(s.cbegin(), s.cend(), kInterp), end; it != end; ++it) {
       const Param* p = param((*it)[1].str());
       if (p == nullptr) fail(raw, fmt::format("unknown param '{}'", (*it)[1].str()));
-      out.append(last, (*it)[0].first).append(p->value.Scalar());
+      out.append(last, (*it)[0].first).append(p->value.get().Scalar());
       last = (*it)[0].second;
     }
     s = out.append(last, s.cend());
@@ -254,7 +254,7 @@ std::string Parser::identifier(const YAML::Node& n, std::string_view what) {
     fail(n,
          fmt::format("{} '{}' must be a JavaScript identifier (letters, digits, _ or $)", what, s));
   }
-  if (kReservedNames.count(s) || s.rfind("__", 0) == 0) {
+  if (kReservedNames.count(s) || registry_.reserved(s) || s.rfind("__", 0) == 0) {
     fail(n, fmt::format("{} '{}' is reserved (the Node twin uses it)", what, s));
   }
   return s;

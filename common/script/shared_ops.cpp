@@ -247,28 +247,6 @@ class ThreadpoolOp final : public Op {
   Body then_;
 };
 
-class DestroySocketOp final : public Op {
- public:
-  explicit DestroySocketOp(Body then) : then_(std::move(then)) {}
-  std::string_view name() const override { return "destroySocket"; }
-  Flow run(const Exec& ex) const override {
-    ex.rt.close_handle(ex.callback(then_), site);
-    return {};
-  }
-  void emit_twin(TwinWriter& w) const override {
-    w.require("net", "const net = require('net');");
-    // destroy() before any connection attempt: the TCP handle is closed with uv_close and
-    // 'close' is emitted from its close callback (lib/net.js), in the close phase.
-    w.open("{ const socket = net.connect({ port: 9, host: '127.0.0.1' });");
-    w.function("socket.on('close', () => {", then_, ");");
-    w.line("socket.destroy();");
-    w.close("}");
-  }
-
- private:
-  Body then_;
-};
-
 // ---- CPU ----
 
 class BlockOp final : public Op {
@@ -484,8 +462,8 @@ std::unique_ptr<Op> parse_when(Parser& p, const YAML::Node& v) {
     for (const auto& a : allowed)
       quoted.push_back(js_string(a));
     condition += fmt::format("{} in [{}]", key, fmt::join(quoted, ", "));
-    matched = matched &&
-              std::find(allowed.begin(), allowed.end(), param->value.Scalar()) != allowed.end();
+    matched = matched && std::find(allowed.begin(), allowed.end(), param->value.get().Scalar()) !=
+                             allowed.end();
   }
   if (condition.empty()) p.fail(v, "`when` needs at least one param to match");
   return std::make_unique<WhenOp>(condition, matched, p.parse_body(body, BodyKind::control));
@@ -638,13 +616,6 @@ OpRegistry shared_registry(std::string lab_id) {
       "try {do} catch (e) {catch}; `{error}` in a catch log is e.message");
   r.add("when", parse_when,
         "a branch kept only when the scenario's params match (variants pick strategies)");
-  r.add(
-      "destroySocket",
-      [](Parser& p, const YAML::Node& v) {
-        Fields f = p.fields(v, "destroySocket", {"then"});
-        return std::make_unique<DestroySocketOp>(then_of(p, f));
-      },
-      "net.Socket#destroy(): its 'close' listener {then} runs in the close phase");
   return r;
 }
 

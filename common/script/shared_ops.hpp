@@ -1,6 +1,6 @@
 #pragma once
 // The ops of the shared runtime, which every lab accepts (scenario-format.md "Ops of the
-// shared runtime"), plus `destroySocket` (documented in scenarios/event-loop/README.md).
+// shared runtime"). A lab adds its own ops to this registry (labs/<id>/).
 
 #include "script/registry.hpp"
 

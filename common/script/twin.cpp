@@ -55,10 +55,10 @@ void TwinWriter::helper(std::string_view name, std::string_view code) {
   if (std::none_of(helpers_.begin(), helpers_.end(), same)) helpers_.emplace_back(name, code);
 }
 
-void TwinWriter::use_emitter(std::string_view name) {
-  if (std::find(emitters_.begin(), emitters_.end(), name) == emitters_.end()) {
-    emitters_.emplace_back(name);
-    require("events", "const { EventEmitter } = require('events');");
+void TwinWriter::declare(std::string_view name, std::string_view statement) {
+  auto same = [&](const auto& d) { return d.first == name; };
+  if (std::none_of(declarations_.begin(), declarations_.end(), same)) {
+    declarations_.emplace_back(name, statement);
   }
 }
 
@@ -85,11 +85,8 @@ std::string TwinWriter::finish(const Scenario& s) {
   for (const auto& r : requires_)
     head += r.second + "\n";
   head += "process.on('warning', w => console.log('warning: ' + w.name + ': ' + w.message));\n";
-  if (!emitters_.empty()) {
-    head += "const L = {};\n";
-    for (const auto& e : emitters_)
-      head += "const " + e + " = new EventEmitter();\n";
-  }
+  for (const auto& d : declarations_)
+    head += d.second + "\n";
   for (const auto& h : helpers_)
     head += h.second + "\n";
   return head + "\n" + out_;

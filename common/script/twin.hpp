@@ -29,7 +29,9 @@ class TwinWriter {
   // Head requirements, each emitted once.
   void require(std::string_view name, std::string_view statement);
   void helper(std::string_view name, std::string_view code);
-  void use_emitter(std::string_view name);
+  // A global the program declares after its requires and before its helpers, once
+  // (a lab's objects: the emitter lab's `const bus = new EventEmitter();`).
+  void declare(std::string_view name, std::string_view statement);
 
   // The whole program for `s`.
   std::string finish(const Scenario& s);
@@ -39,7 +41,7 @@ class TwinWriter {
   int indent_ = 0;
   std::vector<std::pair<std::string, std::string>> requires_;
   std::vector<std::pair<std::string, std::string>> helpers_;
-  std::vector<std::string> emitters_;
+  std::vector<std::pair<std::string, std::string>> declarations_;
 };
 
 std::string emit_twin(const Scenario& s);

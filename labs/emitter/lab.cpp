@@ -6,10 +6,10 @@
 // request and never loses it keeps every closure (and what it captured) alive: the leak.
 // The model is labs/emitter/emitter.hpp; the requests block is labs/emitter/requests.cpp.
 
-#include "cli/lab_main.hpp"
 #include "emitter/world.hpp"
+#include "nodelab/lab_list.hpp"
 
-int main(int argc, char** argv) {
+nodelab::cli::LabSpec nodelab::labs::spec_emitter() {
   nodelab::cli::LabSpec spec;
   spec.id = "emitter";
   spec.summary = "Node's EventEmitter, exactly; the listener leak, measured; its mitigations";
@@ -29,5 +29,9 @@ int main(int argc, char** argv) {
                           {"emit/listener", "ns", "emit.perListener_ns"},
                           {"rss peak", "", "memory.rssPeak_bytes"},
                           {"total", "ms", "loop.total_ms"}};
-  return nodelab::cli::run_lab(spec, argc, argv);
+  spec.tour = {
+      {"leak-vs-mitigations", true,
+       "a listener per request on a long-lived emitter: only the leak retains memory; once() "
+       "cleans up but makes each emit walk the array"}};
+  return spec;
 }

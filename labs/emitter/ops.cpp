@@ -88,7 +88,7 @@ class AddListenerOp final : public script::Op {
     return {};
   }
   void emit_twin(TwinWriter& w) const override {
-    w.use_emitter(emitter_);
+    use_emitter(w, emitter_);
     w.function(fmt::format("{}.{}({}, L.{} = function () {{", emitter_, name(), event_js(event_),
                            ids_->key(emitter_, id_)),
                then_, ");");
@@ -127,7 +127,7 @@ class OffOp final : public script::Op {
     return {};
   }
   void emit_twin(TwinWriter& w) const override {
-    w.use_emitter(emitter_);
+    use_emitter(w, emitter_);
     w.line(fmt::format("{}.off({}, L.{});", emitter_, event_js(event_), ids_->key(emitter_, id_)));
   }
   std::string describe() const override {
@@ -156,7 +156,7 @@ class RemoveAllOp final : public script::Op {
     return {};
   }
   void emit_twin(TwinWriter& w) const override {
-    w.use_emitter(emitter_);
+    use_emitter(w, emitter_);
     w.line(fmt::format("{}.removeAllListeners({});", emitter_, event_ ? event_js(*event_) : ""));
   }
 
@@ -174,7 +174,7 @@ class SetMaxOp final : public script::Op {
     return {};
   }
   void emit_twin(TwinWriter& w) const override {
-    w.use_emitter(emitter_);
+    use_emitter(w, emitter_);
     w.line(fmt::format("{}.setMaxListeners({});", emitter_, runtime::js_number_to_string(n_)));
   }
   std::string describe() const override {
@@ -196,7 +196,7 @@ class EmitOp final : public script::Op {
     return {};
   }
   void emit_twin(TwinWriter& w) const override {
-    w.use_emitter(emitter_);
+    use_emitter(w, emitter_);
     std::string args = event_js(event_);
     if (arg_.kind == EmitArg::Kind::string) args += ", " + script::js_string(arg_.text);
     if (arg_.kind == EmitArg::Kind::error) {
@@ -222,7 +222,7 @@ class ListenerCountOp final : public script::Op {
     return {};
   }
   void emit_twin(TwinWriter& w) const override {
-    w.use_emitter(emitter_);
+    use_emitter(w, emitter_);
     w.line(fmt::format("console.log({} + {}.listenerCount({}));",
                        script::js_string(fmt::format("listenerCount({}, {}) = ", emitter_, event_)),
                        emitter_, event_js(event_)));
@@ -242,8 +242,15 @@ std::string event_field(Parser& p, Fields& f) {
 
 void add_request_block(script::OpRegistry& r);  // requests.cpp
 
+void use_emitter(script::TwinWriter& w, const std::string& name) {
+  w.require("events", "const { EventEmitter } = require('events');");
+  w.declare("L", "const L = {};");
+  w.declare(name, "const " + name + " = new EventEmitter();");
+}
+
 script::OpRegistry registry() {
   script::OpRegistry r = script::shared_registry("emitter");
+  r.reserve({"L", "EventEmitter"});
   r.add_metrics(World::metric_table());
 
   for (int k = 0; k < 4; ++k) {

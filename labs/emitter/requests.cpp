@@ -152,7 +152,7 @@ class RequestsOp final : public script::Op {
                        kStrategies[static_cast<int>(cfg_.strategy)]);
   }
   void emit_twin(script::TwinWriter& w) const override {
-    w.use_emitter(cfg_.emitter);
+    use_emitter(w, cfg_.emitter);
     const std::string& em = cfg_.emitter;
     const std::string ev = script::js_string(cfg_.event);
     const auto strategy = cfg_.strategy;

@@ -14,6 +14,8 @@
 #include "metrics/histogram.hpp"
 #include "metrics/metric_set.hpp"
 #include "script/interpreter.hpp"
+#include "script/registry.hpp"
+#include "script/twin.hpp"
 
 namespace nodelab::emitter {
 
@@ -57,5 +59,9 @@ class World {
 
 // The lab's registry: the shared ops, the emitter ops and the requests block.
 script::OpRegistry registry();
+
+// In the Node twin: `name` is an EventEmitter (declared once, with the `L` table the twin keeps
+// its listener functions in).
+void use_emitter(script::TwinWriter& w, const std::string& name);
 
 }  // namespace nodelab::emitter

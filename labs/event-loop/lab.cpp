@@ -7,14 +7,21 @@
 // queue after every callback. This lab runs the shared ops of the mini-Node runtime
 // (common/runtime) and shows which phase and queue ran what, and when.
 
-#include "cli/lab_main.hpp"
-#include "script/shared_ops.hpp"
+#include "event-loop/ops.hpp"
+#include "nodelab/lab_list.hpp"
 
-int main(int argc, char** argv) {
+nodelab::cli::LabSpec nodelab::labs::spec_event_loop() {
   nodelab::cli::LabSpec spec;
   spec.id = "event-loop";
   spec.summary = "Node's event loop phases, queues and starvation, on a real libuv loop";
   spec.headline = "nexttick-starvation";
-  spec.make_registry = [] { return nodelab::script::shared_registry("event-loop"); };
-  return nodelab::cli::run_lab(spec, argc, argv);
+  spec.make_registry = [] { return nodelab::event_loop::registry(); };
+  spec.tour = {
+      {"nexttick-starvation", false,
+       "the timer due 50 ms after the chain started fires about a second late, and the finished "
+       "read waits too: a nextTick chain never lets the loop move"},
+      {"cpu-work-strategies", true,
+       "the same 200 ms of CPU work four ways: only setImmediate chunks and the threadpool keep "
+       "the timer on time; nextTick 'chunking' is no better than one block"}};
+  return spec;
 }

@@ -8,10 +8,10 @@
 // The model is labs/streams/stream.hpp; the `flow` block with its transports is
 // labs/streams/flow.cpp.
 
-#include "cli/lab_main.hpp"
+#include "nodelab/lab_list.hpp"
 #include "streams/world.hpp"
 
-int main(int argc, char** argv) {
+nodelab::cli::LabSpec nodelab::labs::spec_streams() {
   nodelab::cli::LabSpec spec;
   spec.id = "streams";
   spec.summary = "Node's stream backpressure, exactly, over memory, a real pipe and TCP";
@@ -30,5 +30,12 @@ int main(int argc, char** argv) {
                           {"MB/s", "", "flow.throughput_MBps"},
                           {"rss peak", "", "memory.rssPeak_bytes"},
                           {"total", "ms", "loop.total_ms"}};
-  return nodelab::cli::run_lab(spec, argc, argv);
+  spec.tour = {
+      {"ignore-backpressure", false,
+       "a producer that ignores write()'s false over a real TCP socket: the bytes pile up in the "
+       "Writable's buffer far past its 16 KiB highWaterMark, until a ceiling stops it"},
+      {"honor-backpressure", true,
+       "the same producer waiting for 'drain': every stage stays at its highWaterMark, over TCP, "
+       "a pipe or memory, and the peer's read rate sets the pace"}};
+  return spec;
 }

@@ -11,6 +11,7 @@
 
 #include "metrics/metric_set.hpp"
 #include "script/interpreter.hpp"
+#include "script/registry.hpp"
 #include "streams/stream.hpp"
 
 namespace nodelab::streams {

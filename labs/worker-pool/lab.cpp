@@ -4,10 +4,10 @@
 // The strategies are labs/worker-pool/strategies.hpp and pool.hpp (Piscina 5's scheduling);
 // the workload block is workload.cpp, the messaging block messaging.cpp.
 
-#include "cli/lab_main.hpp"
+#include "nodelab/lab_list.hpp"
 #include "worker-pool/world.hpp"
 
-int main(int argc, char** argv) {
+nodelab::cli::LabSpec nodelab::labs::spec_worker_pool() {
   nodelab::cli::LabSpec spec;
   spec.id = "worker-pool";
   spec.summary = "CPU work on the loop, the libuv threadpool, a bounded pool or a worker per task";
@@ -31,5 +31,9 @@ int main(int argc, char** argv) {
                           {"lost updates", "", "atomics.lostUpdates"},
                           {"total", "ms", "loop.total_ms"}};
   spec.compare_in_children = true;  // each variant's threads, pool and memory its own
-  return nodelab::cli::run_lab(spec, argc, argv);
+  spec.tour = {
+      {"strategies-side-by-side", true,
+       "the same CPU tasks four ways: on the loop the loop's delay is the task time; the pool "
+       "keeps the loop free, and a worker per task pays a start-up on every task"}};
+  return spec;
 }

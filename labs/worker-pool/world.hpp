@@ -10,6 +10,7 @@
 
 #include "metrics/metric_set.hpp"
 #include "script/interpreter.hpp"
+#include "script/registry.hpp"
 #include "worker-pool/task.hpp"
 
 namespace nodelab::worker_pool {

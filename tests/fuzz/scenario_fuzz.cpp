@@ -1,5 +1,5 @@
 // libFuzzer target over the scenario loader and validator: any bytes, loaded as a scenario of
-// each lab (event-loop, emitter, worker-pool, streams), must either load or fail with a located
+// each lab of NODELAB_LABS (labs::all()), must either load or fail with a located
 // ScenarioError: never crash, hang, or exhaust memory (the limits of common/script/limits.hpp). A
 // loaded scenario's Node twin is emitted too, for every declared variant.
 //
@@ -10,19 +10,19 @@
 #include <string>
 #include <vector>
 
-#include "emitter/world.hpp"
+#include "all_labs.hpp"
 #include "script/scenario.hpp"
-#include "script/shared_ops.hpp"
 #include "script/twin.hpp"
-#include "streams/world.hpp"
-#include "worker-pool/world.hpp"
 
 namespace {
 
 const std::vector<nodelab::script::OpRegistry>& registries() {
-  static const std::vector<nodelab::script::OpRegistry> all = {
-      nodelab::script::shared_registry("event-loop"), nodelab::emitter::registry(),
-      nodelab::worker_pool::registry(), nodelab::streams::registry()};
+  static const std::vector<nodelab::script::OpRegistry> all = [] {
+    std::vector<nodelab::script::OpRegistry> v;
+    for (const auto& lab : nodelab::labs::all())
+      v.push_back(lab.make_registry());
+    return v;
+  }();
   return all;
 }
 

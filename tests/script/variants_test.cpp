@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "event-loop/ops.hpp"
 #include "metrics/metric_set.hpp"
 #include "runtime/runtime.hpp"
 #include "script/expect.hpp"
@@ -38,7 +39,7 @@ using Lines = std::vector<std::string>;
 // its registry and file.
 struct Loaded {
   TempFile file;
-  script::OpRegistry registry = script::shared_registry("event-loop");
+  script::OpRegistry registry = event_loop::registry();
   script::Scenario s;
 
   Loaded(const std::string& yaml, const std::string& variant) : file(yaml) {
@@ -50,7 +51,7 @@ struct Loaded {
 std::string variant_error(const std::string& yaml, const std::string& variant) {
   TempFile file(yaml);
   try {
-    script::load_scenario(file.path(), script::shared_registry("event-loop"), {}, variant);
+    script::load_scenario(file.path(), event_loop::registry(), {}, variant);
   } catch (const script::ScenarioError& e) {
     std::string msg = e.what();
     if (msg.rfind(file.path(), 0) == 0) msg = "FILE" + msg.substr(file.path().size());
@@ -525,9 +526,8 @@ TEST_CASE("variants.unknown_variant_lists_the_declared_ones") {
         "FILE: no variant 'nope': this scenario declares none");
   // As an exception, a ScenarioError (what the lab turns into exit code 2).
   TempFile file(kStrategies);
-  CHECK_THROWS_AS(
-      script::load_scenario(file.path(), script::shared_registry("event-loop"), {}, "FAST"),
-      script::ScenarioError);
+  CHECK_THROWS_AS(script::load_scenario(file.path(), event_loop::registry(), {}, "FAST"),
+                  script::ScenarioError);
   CHECK(script::variant_names(file.path()) == Lines{"fast", "slow", "plain"});
 }
 

@@ -1,4 +1,5 @@
 #include "support/scenario_runner.hpp"
+#include "event-loop/ops.hpp"
 
 #include <unistd.h>
 
@@ -31,7 +32,7 @@ TempFile::~TempFile() {
 
 RunOutput run_yaml(const std::string& yaml, std::chrono::milliseconds watchdog) {
   TempFile file(yaml);
-  const auto registry = script::shared_registry("event-loop");
+  const auto registry = event_loop::registry();
   const script::Scenario s = script::load_scenario(file.path(), registry);
   RunOutput out;
   {
@@ -55,7 +56,7 @@ RunOutput run_yaml(const std::string& yaml, std::chrono::milliseconds watchdog) 
 
 std::string load_error(const std::string& yaml) {
   TempFile file(yaml);
-  const auto registry = script::shared_registry("event-loop");
+  const auto registry = event_loop::registry();
   try {
     script::load_scenario(file.path(), registry);
   } catch (const script::ScenarioError& e) {
@@ -68,7 +69,7 @@ std::string load_error(const std::string& yaml) {
 
 std::string twin_of(const std::string& yaml) {
   TempFile file(yaml);
-  const auto registry = script::shared_registry("event-loop");
+  const auto registry = event_loop::registry();
   return script::emit_twin(script::load_scenario(file.path(), registry));
 }
 

@@ -1,5 +1,7 @@
 #include "nodelab/child.hpp"
 
+#include "all_labs.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -12,9 +14,8 @@ namespace nodelab::driver {
 
 std::vector<std::string> labs() {
   std::vector<std::string> out;
-  std::stringstream ss(NODELAB_LABS_CSV);
-  for (std::string lab; std::getline(ss, lab, ',');)
-    out.push_back(lab);
+  for (const auto& lab : labs::all())
+    out.push_back(lab.id);
   return out;
 }
 

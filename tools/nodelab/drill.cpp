@@ -1,5 +1,7 @@
 #include "nodelab/drill.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,7 +11,9 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "all_labs.hpp"
 #include "cli/lab_main.hpp"
 #include "nodelab/child.hpp"
 
@@ -104,7 +108,27 @@ std::string twin_body(const std::string& twin, bool keep_warning_handler) {
 }  // namespace
 
 int drill(const DrillOptions& o, std::istream& in, const report::Style& st) {
-  const std::vector<std::string> lab_ids = o.labs.empty() ? labs() : o.labs;
+  std::vector<std::string> lab_ids;
+  for (const auto& id : o.labs) {
+    const cli::LabSpec* lab = labs::find(id);
+    if (lab == nullptr) {
+      fmt::print(stderr, "nodelab drill: no lab '{}' (labs: {})\n", id, fmt::join(labs(), ", "));
+      return 2;
+    }
+    if (!lab->drill) {
+      fmt::print(stderr,
+                 "nodelab drill: lab '{}' asks no drill questions (its orders depend on "
+                 "more than Node)\n",
+                 id);
+      return 2;
+    }
+    lab_ids.push_back(id);
+  }
+  if (lab_ids.empty()) {
+    for (const auto& lab : labs::all()) {
+      if (lab.drill) lab_ids.push_back(lab.id);
+    }
+  }
   std::vector<Question> pool = candidates(lab_ids);
   std::vector<Question> picks;
   const std::uint32_t seed = o.seed.value_or(static_cast<std::uint32_t>(

@@ -1,6 +1,6 @@
 // nodelab: the labs from one place.
 //
-//   nodelab list [LAB]                     every lab and its scenarios, with titles
+//   nodelab list [LAB] [--markdown]        every lab and its scenarios, with titles
 //   nodelab run LAB SCENARIO [options]     runs lab-LAB (all its options pass through)
 //   nodelab tour                           each lab's headline, one screen each (< 1 minute)
 //   nodelab drill [LAB...] [--seed N]      "what does this print?" practice, scored
@@ -10,8 +10,10 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
+#include "all_labs.hpp"
 #include "nodelab/child.hpp"
 #include "nodelab/drill.hpp"
 #include "nodelab/tour.hpp"
@@ -36,7 +38,10 @@ int main(int argc, char** argv) {
 
   auto* list = app.add_subcommand("list", "every lab and its scenarios, with titles");
   std::string list_lab;
+  bool list_markdown = false;
   list->add_option("lab", list_lab, "only this lab");
+  list->add_flag("--markdown", list_markdown,
+                 "the labs as the README's Markdown table (a test checks that they agree)");
 
   auto* run = app.add_subcommand("run", "run a lab's scenario (lab options pass through)");
   std::string run_lab;
@@ -70,6 +75,18 @@ int main(int argc, char** argv) {
   const auto st = nodelab::report::Style::detect(stdout, no_color);
 
   if (*list) {
+    if (!list_lab.empty() && nodelab::labs::find(list_lab) == nullptr) {
+      fmt::print(stderr, "nodelab: no lab '{}' (labs: {})\n", list_lab, fmt::join(labs(), ", "));
+      return 2;
+    }
+    if (list_markdown) {
+      fmt::print("| lab | what it shows | scenarios |\n|---|---|---|\n");
+      for (const auto& lab : nodelab::labs::all()) {
+        if (!list_lab.empty() && lab.id != list_lab) continue;
+        fmt::print("| `lab-{0}` | {1} | [scenarios/{0}/](scenarios/{0}/) |\n", lab.id, lab.summary);
+      }
+      return 0;
+    }
     int rc = 0;
     for (const auto& lab : labs()) {
       if (!list_lab.empty() && lab != list_lab) continue;

@@ -3,11 +3,14 @@
 
 #include "nodelab/tour.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 
 #include <fmt/format.h>
 
+#include "all_labs.hpp"
 #include "nodelab/child.hpp"
 #include "report/style.hpp"
 
@@ -17,32 +20,16 @@ namespace {
 
 struct Stop {
   std::string lab;
-  std::string scenario;
-  bool compare = false;
-  std::string look_at;
+  cli::TourStop stop;
 };
 
-const std::vector<Stop>& stops() {
-  static const std::vector<Stop> s = {
-      {"event-loop", "nexttick-starvation", false,
-       "the timer due 50 ms after the chain started fires about a second late, and the finished "
-       "read waits too: a nextTick chain never lets the loop move"},
-      {"event-loop", "cpu-work-strategies", true,
-       "the same 200 ms of CPU work four ways: only setImmediate chunks and the threadpool keep "
-       "the timer on time; nextTick 'chunking' is no better than one block"},
-      {"worker-pool", "strategies-side-by-side", true,
-       "the same CPU tasks four ways: on the loop the loop's delay is the task time; the pool "
-       "keeps the loop free, and a worker per task pays a start-up on every task"},
-      {"streams", "ignore-backpressure", false,
-       "a producer that ignores write()'s false over a real TCP socket: the bytes pile up in the "
-       "Writable's buffer far past its 16 KiB highWaterMark, until a ceiling stops it"},
-      {"streams", "honor-backpressure", true,
-       "the same producer waiting for 'drain': every stage stays at its highWaterMark, over TCP, "
-       "a pipe or memory, and the peer's read rate sets the pace"},
-      {"emitter", "leak-vs-mitigations", true,
-       "a listener per request on a long-lived emitter: only the leak retains memory; once() "
-       "cleans up but makes each emit walk the array"},
-  };
+// Every lab's screens, in the order of NODELAB_LABS.
+std::vector<Stop> stops() {
+  std::vector<Stop> s;
+  for (const auto& lab : labs::all()) {
+    for (const auto& t : lab.tour)
+      s.push_back({lab.id, t});
+  }
   return s;
 }
 
@@ -60,16 +47,20 @@ std::string verdict_line(const nlohmann::json& diagnosis, const report::Style& s
 }  // namespace
 
 int tour(const report::Style& st) {
-  const auto& all = stops();
+  const auto all = stops();
   int shown = 0;
   for (std::size_t i = 0; i < all.size(); ++i) {
-    const Stop& stop = all[i];
-    const std::string bin = lab_binary(stop.lab);
-    if (bin.empty()) continue;  // a lab this build does not have
+    const std::string& lab = all[i].lab;
+    const cli::TourStop& stop = all[i].stop;
+    const std::string bin = lab_binary(lab);
+    if (bin.empty()) {
+      fmt::print(stderr, "nodelab tour: lab-{} is not next to nodelab (build it)\n", lab);
+      return 1;
+    }
     std::vector<std::string> argv{bin, stop.scenario, "--no-color"};
     argv.push_back(stop.compare ? "--compare" : "--json");
     if (stop.compare) argv.push_back("--json");
-    std::fprintf(stderr, "running lab-%s %s%s ...\n", stop.lab.c_str(), stop.scenario.c_str(),
+    std::fprintf(stderr, "running lab-%s %s%s ...\n", lab.c_str(), stop.scenario.c_str(),
                  stop.compare ? " --compare" : "");
     nlohmann::json j;
     try {
@@ -79,9 +70,8 @@ int tour(const report::Style& st) {
       return 1;
     }
     ++shown;
-    fmt::print("\n{}\n",
-               st.bold(fmt::format("── {}/{} · lab-{} · {}{} ", i + 1, all.size(), stop.lab,
-                                   stop.scenario, stop.compare ? " --compare" : "")));
+    fmt::print("\n{}\n", st.bold(fmt::format("── {}/{} · lab-{} · {}{} ", i + 1, all.size(), lab,
+                                             stop.scenario, stop.compare ? " --compare" : "")));
     fmt::print("{}\n\n", j["scenario"].value("title", ""));
     if (!stop.compare) {
       fmt::print("{}\n", st.bold("what it printed"));

@@ -4,7 +4,7 @@
 timings), each run with `--logs-only` and as its `--emit-node` twin on node; any difference in
 the printed lines or the exit code is a bug in the model (Node is right).
 
-  tests/streams/node_differential.py build/bin/lab-streams [SEED] [COUNT]
+  labs/streams/tests/node_differential.py build/bin/lab-streams [SEED] [COUNT]
 
 Not registered with CTest (it needs node and takes a while); 260 scenarios (seeds 7 and 12345)
 matched Node 20.20.2 when it was written; with writev, cork/uncork and failing writes added to
