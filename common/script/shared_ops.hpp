@@ -1,5 +1,5 @@
 #pragma once
-// The ops of the shared runtime, which every lab accepts (scenario-format.md "Ops of the
+// The ops of the shared runtime, which every lab accepts (docs/scenario-format.md "Ops of the
 // shared runtime"), plus `destroySocket` (documented in scenarios/event-loop/README.md).
 
 #include "script/registry.hpp"
