@@ -1,5 +1,5 @@
 #pragma once
-// The command line every lab shares (scenario-format.md "Command line every lab accepts"):
+// The command line every lab shares (docs/scenario-format.md "Command line every lab accepts"):
 //
 //   lab-<id> SCENARIO.yaml|NAME [--logs-only] [--json] [--trace FILE.json] [--emit-node]
 //            [--no-color] [--list] [--timeout SECONDS] [--resolution MS]

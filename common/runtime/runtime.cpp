@@ -405,7 +405,7 @@ void Runtime::spin_event_loop() {
   // libuv >= 1.45 runs due timers once more at the end of every iteration, before the
   // liveness check; 1.44 runs them at the top of the next iteration. Under UV_RUN_DEFAULT
   // that differs only at the end of the last iteration, which we replay here
-  // (node-semantics.md §1.5, "emulation tip").
+  // (docs/node-semantics.md §1.5, "emulation tip").
   const bool emulate_146_final_timers = uv_version() < 0x012d00;
   for (;;) {
     uv_run(&loop_, UV_RUN_DEFAULT);

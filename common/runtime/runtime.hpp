@@ -30,7 +30,7 @@
 //   SpinEventLoop). Debian links libuv 1.44, whose UV_RUN_ONCE/NOWAIT order timers
 //   differently from Node 20's libuv 1.46; under UV_RUN_DEFAULT the two agree except for
 //   the timers 1.46 runs at the very end of the last iteration, which spin_event_loop()
-//   emulates (node-semantics.md §1.5).
+//   emulates (docs/node-semantics.md §1.5).
 //
 // Every JS callback is recorded (Recorder): iteration, phase, start/end, who scheduled it.
 

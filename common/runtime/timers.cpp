@@ -7,7 +7,7 @@
 //
 // In the timers phase every list whose expiry <= now is drained completely, in queue
 // order, with ticks and microtasks drained between timers and between lists. So a 1 ms
-// timer set late can run before a 20 ms timer that expired earlier (node-semantics.md §2.1).
+// timer set late can run before a 20 ms timer that expired earlier (docs/node-semantics.md §2.1).
 
 #include <cmath>
 #include <cstdlib>

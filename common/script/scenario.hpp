@@ -1,5 +1,5 @@
 #pragma once
-// A scenario file, loaded and validated (scenario-format.md). Loading either succeeds
+// A scenario file, loaded and validated (docs/scenario-format.md). Loading either succeeds
 // completely or throws a located ScenarioError; nothing runs from a file that failed.
 
 #include <any>

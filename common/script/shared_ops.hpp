@@ -1,5 +1,5 @@
 #pragma once
-// The ops of the shared runtime, which every lab accepts (scenario-format.md "Ops of the
+// The ops of the shared runtime, which every lab accepts (docs/scenario-format.md "Ops of the
 // shared runtime"). A lab adds its own ops to this registry (labs/<id>/).
 
 #include "script/registry.hpp"

@@ -78,7 +78,7 @@ std::string TwinWriter::finish(const Scenario& s) {
   for (const auto& [key, value] : s.env) {
     head += "process.env." + key + " = " + js_string(value) + ";\n";
   }
-  // fs first, then events, then the rest in order of first use (scenario-format.md).
+  // fs first, then events, then the rest in order of first use (docs/scenario-format.md).
   auto rank = [](const std::string& n) { return n == "fs" ? 0 : n == "events" ? 1 : 2; };
   std::stable_sort(requires_.begin(), requires_.end(),
                    [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });

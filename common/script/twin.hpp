@@ -1,7 +1,7 @@
 #pragma once
 // The Node.js twin of a scenario (`--emit-node`): a standalone CommonJS program that does
 // what the scenario does and, run with `node`, prints exactly the lines the lab prints with
-// `--logs-only`. Its head follows scenario-format.md: requires, the 'warning' handler,
+// `--logs-only`. Its head follows docs/scenario-format.md: requires, the 'warning' handler,
 // `const L = {}` and the emitters, then helpers, then the main script.
 
 #include <set>

@@ -1,4 +1,4 @@
-// The emitter lab's ops (scenario-format.md, "Ops of the emitter lab") and their twins.
+// The emitter lab's ops (docs/scenario-format.md, "Ops of the emitter lab") and their twins.
 
 #include <fmt/format.h>
 
@@ -24,7 +24,7 @@ using script::Parser;
 using script::TwinWriter;
 
 // Listener ids across the file: the twin names a listener `L.<id>`, or `L.<emitter>_<id>` when
-// the same id is used on more than one emitter (scenario-format.md).
+// the same id is used on more than one emitter (docs/scenario-format.md).
 struct ListenerIds {
   std::map<std::string, std::set<std::string>> emitters_of;  // id -> emitters adding it
   struct OffUse {

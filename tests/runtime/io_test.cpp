@@ -77,7 +77,7 @@ TEST_CASE("io.read_file_callback_is_in_poll_at_least_four_iterations_in") {
   CHECK(read->kind == CallbackKind::read_file);
   CHECK(read->phase == Phase::poll);
   // open, fstat, read, close: four uv_fs requests, each completing in a poll phase of its
-  // own, so the callback comes in the fourth iteration at the earliest (scenario-format.md,
+  // own, so the callback comes in the fourth iteration at the earliest (docs/scenario-format.md,
   // `readFile`; lib/internal/fs/read_file_context.js).
   CHECK(read->iteration >= 4);
   // The four steps are recorded (as internal callbacks), each in a later iteration than the
@@ -107,7 +107,7 @@ TEST_CASE("io.read_file_of_a_missing_file_still_calls_back") {
   CHECK(rt.shutdown() == 0);
 }
 
-// node (node-semantics.md §3, `04`): inside an fs callback, setImmediate beats
+// node (docs/node-semantics.md §3): inside an fs callback, setImmediate beats
 // setTimeout(0) 200/200.
 TEST_CASE("io.set_immediate_beats_set_timeout_zero_inside_read_file") {
   runtime::Watchdog wd(20s);
@@ -149,7 +149,7 @@ TEST_CASE("io.threadpool_task_runs_off_the_loop_thread") {
   const CallbackRecord* timer = logged_by(rt, "timer");
   REQUIRE(pool != nullptr);
   REQUIRE(timer != nullptr);
-  // Completion comes through libuv's wq_async in the poll phase (node-semantics.md §4).
+  // Completion comes through libuv's wq_async in the poll phase (docs/node-semantics.md §4).
   CHECK(pool->kind == CallbackKind::threadpool);
   CHECK(pool->phase == Phase::poll);
   REQUIRE(rt.recorder().work_spans().size() == 1);
@@ -184,7 +184,7 @@ TEST_CASE("io.saturated_pool_delays_read_file") {
   });
   const CallbackRecord* read = logged_by(rt, "read");
   REQUIRE(read != nullptr);
-  // The read could not start before a task finished (node-semantics.md §4, "deterministic
+  // The read could not start before a task finished (docs/node-semantics.md §4, "deterministic
   // saturation demo": fs.stat done at 302 ms with pool 4).
   runtime::Nanos first_free = runtime::Nanos::max();
   for (const auto& w : rt.recorder().work_spans()) {
@@ -201,7 +201,7 @@ TEST_CASE("io.saturated_pool_delays_read_file") {
   CHECK(rt.shutdown() == 0);
 }
 
-// node (node-semantics.md §5 demo, inside a poll callback):
+// node (docs/node-semantics.md §5 demo, inside a poll callback):
 //   c.destroy(); setTimeout(..,0); setImmediate(..); process.nextTick(..);
 //   Promise.resolve().then(..)
 //   -> nextTick > promise > setImmediate > socket close > setTimeout 0

@@ -39,7 +39,7 @@ TEST_CASE("queues.next_tick_runs_before_promises_after_main") {
   });
   CHECK(result.outcome == Outcome::completed);
   // A CommonJS main runs inside an InternalCallbackScope: after it, all nextTicks, then all
-  // microtasks (node-semantics.md §2.3). queueMicrotask shares V8's queue with promise
+  // microtasks (docs/node-semantics.md §2.3). queueMicrotask shares V8's queue with promise
   // reactions, FIFO.
   CHECK(log_texts(rt) ==
         std::vector<std::string>{"sync", "nextTick", "promise", "queueMicrotask", "promise2"});
@@ -140,7 +140,7 @@ TEST_CASE("queues.recursive_immediates_let_timers_in") {
   rt.run([&] { rt.set_immediate(step, 0); });
   // One immediate per iteration: the timers phase comes round between them, so the 5 ms
   // timer set by the first immediate runs after a handful of immediates, not after all 1000
-  // (node-semantics.md §3, "recursive setImmediate").
+  // (docs/node-semantics.md §3, "recursive setImmediate").
   CHECK(at_timer >= 1);
   CHECK(at_timer < 1000);
   CHECK(rt.shutdown() == 0);
@@ -160,7 +160,7 @@ TEST_CASE("queues.recursive_next_ticks_starve_the_loop") {
     rt.set_immediate([&] { rt.next_tick(step, 0); }, 0);
   });
   // processTicksAndRejections loops until the tick queue is empty: nothing else runs until all
-  // 10000 are done (node-semantics.md §3, "recursive nextTick").
+  // 10000 are done (docs/node-semantics.md §3, "recursive nextTick").
   CHECK(ticks == 10'000);
   // The timer races the immediate (main-module setTimeout 0 vs setImmediate), but never runs
   // mid-chain.
@@ -187,7 +187,7 @@ TEST_CASE("queues.uncaught_throw_in_main_ends_the_run_at_once") {
   CHECK(result.phase == Phase::main);
   CHECK(result.where == runtime::kMainCallback);
   CHECK(rt.dead());
-  // Not even the pending nextTick runs (scenario-format.md, `throw`).
+  // Not even the pending nextTick runs (docs/scenario-format.md, `throw`).
   CHECK(log_texts(rt) == std::vector<std::string>{"before"});
   CHECK(rt.recorder().callback_count() == 1);
   CHECK(rt.shutdown() == 0);
@@ -421,7 +421,7 @@ TEST_CASE("queues.throw_in_a_promise_reaction_is_an_unhandled_rejection_after_th
     rt.set_immediate(logger(rt, "second immediate"), 0);
   });
   // The throw rejects the derived promise; processPromiseRejections runs only once both
-  // queues are empty (node-semantics.md §2.5), so the rest of the microtasks and the tick
+  // queues are empty (docs/node-semantics.md §2.5), so the rest of the microtasks and the tick
   // queued by p1 still run; then Node 15+'s default `throw` mode kills the process before
   // the second immediate of the snapshot.
   CHECK(result.outcome == Outcome::unhandled_rejection);

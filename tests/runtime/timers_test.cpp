@@ -38,7 +38,7 @@ TEST_CASE("timers.zero_negative_nan_and_fractional_ms_share_the_1ms_list") {
     rt.busy_wait(10ms);  // everything is due when the loop starts
   });
   // 0, NaN and -5 are coerced to 1 and 1.9 is truncated to the 1 ms list key
-  // (node-semantics.md §2.1 "Coercion"); one list is FIFO, so insertion order wins, and the
+  // (docs/node-semantics.md §2.1 "Coercion"); one list is FIFO, so insertion order wins, and the
   // whole 1 ms list (created first, lower id) runs before the 2 ms list.
   CHECK(log_texts(rt) == std::vector<std::string>{"A 1", "B 0", "C NaN", "D 1.9", "E -5", "G 2"});
   // No warning: only values above 2^31-1 warn.
@@ -65,7 +65,7 @@ TEST_CASE("timers.zero_ms_fires_only_after_a_millisecond") {
   });
   const CallbackRecord* z = logged_by(rt, "zero");
   REQUIRE(z != nullptr);
-  // setTimeout(0) is setTimeout(1) (node-semantics.md §2.1): a timer with a due time that
+  // setTimeout(0) is setTimeout(1) (docs/node-semantics.md §2.1): a timer with a due time that
   // never starts before it.
   REQUIRE(z->due.count() >= 0);
   CHECK(z->start >= z->due);
@@ -134,7 +134,7 @@ TEST_CASE("timers.a_due_list_drains_before_a_later_list_that_expired_earlier") {
     rt.set_timeout(1, logger(rt, "Y"), 0);  // appended to the existing 1 ms list (expiry ~1)
     rt.busy_wait(20ms);
   });
-  // The list quirk of node-semantics.md §2.1: lists are ordered by (expiry, id) and each is
+  // The list quirk of docs/node-semantics.md §2.1: lists are ordered by (expiry, id) and each is
   // drained completely, so Y (expiry ~41) runs with its list before Z (expiry ~20). A single
   // min-heap of timers would give X Z Y.
   CHECK(log_texts(rt) == std::vector<std::string>{"X", "Y", "Z"});
@@ -162,7 +162,7 @@ TEST_CASE("timers.ticks_and_microtasks_drain_between_timers") {
     rt.busy_wait(3ms);  // both timers are due when the loop starts
   });
   // Since Node 11 (nodejs/node#22842) ticks and microtasks drain after each timer and each
-  // immediate, not after the whole phase (node-semantics.md §2.3).
+  // immediate, not after the whole phase (docs/node-semantics.md §2.3).
   CHECK(log_texts(rt) == std::vector<std::string>{"timeout1", "tick1", "promise1", "timeout2",
                                                   "tick2", "promise2", "immediate1", "tick3",
                                                   "promise3", "immediate2", "tick4", "promise4"});
@@ -209,7 +209,7 @@ TEST_CASE("timers.interval_rearms_from_the_callback_start_and_clears_itself") {
   for (int i = 1; i < kRuns; ++i)
     CHECK(starts[i] - starts[i - 1] >= 148ms);
   // listOnTimeout takes `start = getLibuvNow()` before the callback and re-inserts from it
-  // (node-semantics.md §2.1 "setInterval drift"): run 2 took 200 ms > 150 ms, so run 3 is
+  // (docs/node-semantics.md §2.1 "setInterval drift"): run 2 took 200 ms > 150 ms, so run 3 is
   // already due when run 2 returns and follows at once. Re-arming from the callback's end
   // would put run 3 at least 150 ms after run 2 ended.
   CHECK(starts[2] - ends[1] < 140ms);
@@ -351,7 +351,7 @@ TEST_CASE("timers.event_loop_delay_includes_the_interval_and_the_block") {
   REQUIRE(m.get("eventLoopDelay.count").has_value());
   CHECK(*m.get("eventLoopDelay.count") >= 3.0);
   // monitorEventLoopDelay samples the time between ticks of a repeating 10 ms timer, so
-  // even an idle loop reports about the resolution, never ~0 (node-semantics.md §8: idle
+  // even an idle loop reports about the resolution, never ~0 (docs/node-semantics.md §8: idle
   // min 10.08-10.13 ms). Half the resolution as the bound: the loop clock is whole
   // milliseconds and a loaded machine can preempt the loop thread mid-phase.
   CHECK(*m.get("eventLoopDelay.min_ms") >= 5.0);

@@ -225,7 +225,7 @@ main:
         - await: {}
         - log: b2
 )");
-  // Each await is one hop (node-semantics.md §2.4): the three "threads" advance one step per
+  // Each await is one hop (docs/node-semantics.md §2.4): the three "threads" advance one step per
   // microtask generation, and a nextTick queued by a microtask waits for the queue to empty.
   CHECK(out.lines ==
         Lines{"a1", "tick", "a2", "p1", "b1", "a3", "p2", "b2", "a4", "p3", "tick from b"});
@@ -281,7 +281,7 @@ main:
   - setTimeout: { ms: 50, then: [ { log: never } ] }
 )");
   // The throw rejects the async function's promise instead of propagating to the caller, so
-  // the caller carries on; the rejection is checked after the drain (node-semantics.md §2.5).
+  // the caller carries on; the rejection is checked after the drain (docs/node-semantics.md §2.5).
   CHECK(out.result.outcome == Outcome::unhandled_rejection);
   CHECK(out.result.error.message == "sync in async");
   CHECK(out.lines == Lines{"a", "after call", "tick", "p"});
@@ -387,7 +387,7 @@ main:
                             std::chrono::seconds(60));
   CHECK(out.result.outcome == Outcome::completed);
   // A nextTick chain starves the loop: the whole chain runs in the drain after main, before
-  // the timer (node-semantics.md §3, "recursive nextTick").
+  // the timer (docs/node-semantics.md §3, "recursive nextTick").
   CHECK(out.lines == Lines{"done", "timer"});
   CHECK(count_kind(out, CallbackKind::next_tick) == 200'000);
   CHECK(*out.metrics.get("drain.maxCallbacks") >= 200'000.0);
@@ -421,7 +421,7 @@ expect:
   metrics:
     timerDrift.max_ms: { gte: 89 }
 )");
-  // setTimeout(10) behind 100 ms of synchronous work fires ~90 ms late (node-semantics.md
+  // setTimeout(10) behind 100 ms of synchronous work fires ~90 ms late (docs/node-semantics.md
   // §3, "blocking sync work": fired at 101 ms).
   CHECK(out.lines == Lines{"timer"});
   REQUIRE(out.expectations.size() == 1);

@@ -1,4 +1,4 @@
-// Loading a scenario (scenario-format.md, "normative"): every problem is reported as
+// Loading a scenario (docs/scenario-format.md, "Errors"): every problem is reported as
 // FILE:LINE:COL: message before anything runs. load_error() returns the message with the
 // temporary file's path replaced by "FILE", or "" when the file loaded.
 
@@ -254,7 +254,7 @@ TEST_CASE("loader.an_op_is_a_one_key_mapping") {
 
 TEST_CASE("loader.yaml_1_2_core_schema_on_yes_are_strings") {
   // In YAML 1.1 (yaml-cpp's own resolution) these would be booleans; the lab reads 1.2's core
-  // schema, so `log: on` logs "on" (scenario-format.md, Rules).
+  // schema, so `log: on` logs "on" (docs/scenario-format.md, "Exact twins and rules").
   const auto out = run_yaml(
       "lab: event-loop\nmain:\n  - log: on\n  - log: yes\n  - log: off\n  - "
       "log: no\n  - log: true\n  - log: 1.0\n");

@@ -1,4 +1,4 @@
-// The Node.js twin (`--emit-node`): its shape (scenario-format.md, "Exact twins and rules"),
+// The Node.js twin (`--emit-node`): its shape (docs/scenario-format.md, "Exact twins and rules"),
 // and parity: real `node` running the twin prints exactly the lines run_yaml() logs.
 
 #include <sys/wait.h>
@@ -179,7 +179,7 @@ main:
   - block: { ms: 2 }
   - queueMicrotask: { then: [ { log: qm } ] }
 )");
-  // scenario-format.md, "Exact twins and rules".
+  // docs/scenario-format.md, "Exact twins and rules".
   CHECK(contains(twin,
                  "{ let runs = 0;\n  const iv = setInterval(() => {\n    console.log(\"iv\");"
                  "\n    if (++runs === 3) clearInterval(iv);\n  }, 5);\n}\n"));
@@ -215,7 +215,7 @@ main:
   - log: script end
 )");
   }
-  SUBCASE("ticks and microtasks nested (node-semantics.md §2.3)") {
+  SUBCASE("ticks and microtasks nested (docs/node-semantics.md §2.3)") {
     check_parity(R"(lab: event-loop
 main:
   - promise:

@@ -1,7 +1,7 @@
 // The emitter lab's model of Node 20's EventEmitter (labs/emitter/emitter.hpp), util.inspect's
 // quoting of a string (runtime/js_inspect.hpp), and the emitter ops run as scenarios.
 // Every expected value was printed by node v20.20.2 for the JS quoted above the test
-// (lib/events.js, node-semantics.md §7); the scenario tests also run the twin on real node
+// (lib/events.js, docs/node-semantics.md §7); the scenario tests also run the twin on real node
 // when it is on PATH.
 
 #include <sys/wait.h>
@@ -834,7 +834,7 @@ main:
   - listenerCount: { emitter: other, event: data }
 )";
   const std::string twin = emitter_twin(yaml);
-  // scenario-format.md: L.<id> when the id is unique across emitters, else L.<emitter>_<id>.
+  // docs/scenario-format.md: L.<id> when the id is unique across emitters, else L.<emitter>_<id>.
   CHECK(twin.find("bus.on(\"data\", L.bus_a = function () {") != std::string::npos);
   CHECK(twin.find("other.on(\"data\", L.other_a = function () {") != std::string::npos);
   CHECK(twin.find("bus.on(\"data\", L.solo = function () {") != std::string::npos);
@@ -891,7 +891,7 @@ main:
     CHECK(lab.result.error.message ==
           "The \"listener\" argument must be of type function. Received undefined");
     CHECK(lab.result.phase == runtime::Phase::main);
-    // Uncaught in main: not even the queued nextTick runs (scenario-format.md, `throw`).
+    // Uncaught in main: not even the queued nextTick runs (docs/scenario-format.md, `throw`).
     CHECK(lab.lines == Lines{"start"});
     check_node_agrees(yaml, lab);
   }

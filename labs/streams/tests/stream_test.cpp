@@ -1,6 +1,6 @@
 // The streams lab's model of Node 20's streams (labs/streams/stream.hpp), driven through its
 // C++ API on the runtime. Every expected value was printed by node v20.20.2 for the JS quoted
-// above the test (node-semantics.md §6); the scenario files under scenarios/streams/ are also
+// above the test (docs/node-semantics.md §6); the scenario files under scenarios/streams/ are also
 // run against their twins on real node by the parity tests.
 
 #include <doctest/doctest.h>
