@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/compare.hpp"
+#include "report/timeline.hpp"
 #include "script/interpreter.hpp"
 #include "script/shared_ops.hpp"
 #include "support/scenario_runner.hpp"
@@ -264,6 +265,43 @@ TEST_CASE("report.write_trace_reports_an_unwritable_path") {
   CHECK_FALSE(report::write_trace("/nonexistent-dir/nodelab/trace.json", run.report, &error));
   CHECK(error == "cannot write /nonexistent-dir/nodelab/trace.json");
   CHECK(run.rt.shutdown() == 0);
+}
+
+TEST_CASE("report.timeline_lanes_follow_the_phase_map") {
+  runtime::Recorder rec({16, 16});
+  runtime::CallbackRecord idle;
+  idle.phase = runtime::Phase::idle;
+  idle.internal = true;
+  rec.end(rec.begin(idle), runtime::Nanos(10));
+  runtime::CallbackRecord check;
+  check.phase = runtime::Phase::check;
+  rec.end(rec.begin(check), runtime::Nanos(20));
+  runtime::WorkSpan span;
+  span.thread = 2;
+  span.worker = true;
+  rec.add_work_span(span);
+
+  auto names = [](const report::timeline::Lanes& lanes) {
+    std::vector<std::string> out;
+    for (const auto& l : lanes.all())
+      out.push_back(l.name);
+    return out;
+  };
+  // The page leaves internal callbacks out, so no idle lane; the trace shows them.
+  const report::timeline::Lanes page(rec, false);
+  CHECK(names(page) == std::vector<std::string>{"main", "nextTick", "microtask", "timers",
+                                                "pending", "poll", "check", "close", "worker #1",
+                                                "worker #2"});
+  const report::timeline::Lanes trace(rec, true);
+  CHECK(names(trace) == std::vector<std::string>{"main", "nextTick", "microtask", "timers",
+                                                 "pending", "idle", "poll", "check", "close",
+                                                 "worker #1", "worker #2"});
+  CHECK(trace[trace.of(runtime::Phase::idle)].tid == 6);
+  CHECK(trace[trace.of(runtime::Phase::close)].tid == 9);
+  CHECK(trace[trace.of(span)].tid == 202);
+  CHECK(page[page.of(runtime::Phase::check)].color == "#2e9e44");
+  CHECK(page[page.of(span)].color == report::timeline::kWorkerColor);
+  CHECK(runtime::phase_look(runtime::Phase::pending).sgr == "91");
 }
 
 TEST_CASE("report.compare_json_and_table") {
