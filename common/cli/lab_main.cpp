@@ -17,6 +17,7 @@
 
 #include "cli/progress.hpp"
 #include "cli/step.hpp"
+#include "report/compare.hpp"
 #include "report/html.hpp"
 #include "report/run_report.hpp"
 #include "runtime/runtime.hpp"
@@ -354,7 +355,6 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
     fmt::print(stderr, "lab-{}: {} declares no `variants:` to compare\n", spec.id, base.file);
     return kExitBadInput;
   }
-  const report::Style st = report::Style::detect(stdout, o.no_color);
   std::vector<CompareRow> rows;
   Options quiet = o;
   quiet.logs_only = false;
@@ -402,133 +402,20 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
     exit_code = runtime::stop_exit_code(runtime::stop_requested());
   }
 
-  // A {variant.metric} placeholder reads that variant's row; a plain one has no single value.
-  auto value_of = [&](const std::string& p) -> std::string {
-    for (const auto& row : rows) {
-      if (p.rfind(row.name + ".", 0) == 0) {
-        return report::format_metric(row.report, p.substr(row.name.size() + 1));
-      }
-    }
-    return "n/a";
-  };
-
-  // The lab's columns that any variant measured (a lab's table covers all its scenarios).
-  std::vector<CompareColumn> columns;
-  for (const auto& c : spec.compare_columns) {
-    const bool measured = std::any_of(rows.begin(), rows.end(), [&](const auto& row) {
-      return row.report.metrics.get(c.path).has_value();
-    });
-    if (measured) columns.push_back(c);
-  }
-
+  report::Comparison cmp;
+  cmp.lab_id = spec.id;
+  cmp.scenario = &base;
+  for (const auto& c : spec.compare_columns)
+    cmp.columns.push_back({c.header, c.unit, c.path});
+  for (const auto& row : rows)
+    cmp.variants.push_back({row.name, row.title, row.in_child, &row.report, row.outcome_summary});
+  cmp.all_in_children = spec.compare_in_children;
+  cmp.exit_code = exit_code;
   if (o.json) {
-    nlohmann::json j;
-    j["lab"] = spec.id;
-    j["scenario"] = {{"name", base.name}, {"title", base.title}, {"file", base.file}};
-    j["variants"] = nlohmann::json::array();
-    j["columns"] = nlohmann::json::array();
-    for (const auto& c : columns) {
-      j["columns"].push_back(c.unit.empty() ? c.header : c.header + " (" + c.unit + ")");
-    }
-    for (const auto& row : rows) {
-      nlohmann::json expect = nlohmann::json::array();
-      for (const auto& e : row.report.expectations) {
-        expect.push_back({{"what", e.what}, {"ok", e.ok}, {"detail", e.detail}});
-      }
-      nlohmann::json diagnosis = nlohmann::json::array();
-      for (const auto& f : row.report.diagnosis) {
-        diagnosis.push_back(
-            {{"verdict", f.verdict}, {"evidence", f.evidence}, {"mitigation", f.mitigation}});
-      }
-      nlohmann::json cells = nlohmann::json::array();
-      for (const auto& c : columns) {
-        cells.push_back(report::format_metric(row.report, c.path));
-      }
-      j["variants"].push_back({{"name", row.name},
-                               {"cells", cells},
-                               {"title", row.title},
-                               {"child_process", row.in_child},
-                               {"metrics", row.report.metrics.to_json()},
-                               {"expect", expect},
-                               {"diagnosis", diagnosis},
-                               {"outcome", row.outcome_summary},
-                               {"exit_code", row.report.exit_code}});
-    }
-    nlohmann::json answer = nlohmann::json::object();
-    for (const auto& part : base.answer)
-      answer[part.key] = report::fill_placeholders(part.text, value_of);
-    j["answer"] = answer;
-    j["exit_code"] = exit_code;
-    fmt::print("{}\n", j.dump(2));
-    return exit_code;
-  }
-
-  fmt::print("{}\n", st.bold(fmt::format("lab-{} · {} · --compare ({} variants)", spec.id,
-                                         base.name, rows.size())));
-  if (!base.title.empty()) fmt::print("{}\n", base.title);
-  fmt::print("\n");
-  // Each column: a header (with its unit) and a metric path.
-  std::string header = fmt::format("  {:<14}", "variant");
-  std::string units = fmt::format("  {:<14}", "");
-  for (const auto& c : columns) {
-    const auto width = std::max<std::size_t>(8, c.header.size()) + 1;
-    header += fmt::format("{:>{}}", c.header, width);
-    units += fmt::format("{:>{}}", c.unit, width);
-  }
-  fmt::print("{}\n", st.bold(header + "  expect  verdict"));
-  fmt::print("{}\n", units);
-  for (const auto& row : rows) {
-    const auto& r = row.report;
-    bool ok = r.expectations_checked;
-    for (const auto& e : r.expectations)
-      ok = ok && e.ok;
-    std::string verdict = r.diagnosis.empty() ? "ok" : r.diagnosis.front().verdict;
-    for (std::size_t i = 1; i < r.diagnosis.size(); ++i)
-      verdict += "; " + r.diagnosis[i].verdict;
-    std::string line = fmt::format("  {:<14}", row.name);
-    for (const auto& c : columns) {
-      const auto width = std::max<std::size_t>(8, c.header.size()) + 1;
-      line += fmt::format("{:>{}}", report::format_metric(r, c.path), width);
-    }
-    fmt::print("{}  {}  {}\n", line, ok ? st.good("✓     ") : st.bad("✗     "),
-               r.diagnosis.empty() ? st.good(verdict) : st.warn(verdict));
-  }
-  fmt::print("\n");
-  for (const auto& row : rows) {
-    if (!row.title.empty()) fmt::print("  {:<14} {}\n", row.name, row.title);
-  }
-  bool any_failed = false;
-  for (const auto& row : rows) {
-    for (const auto& e : row.report.expectations) {
-      if (!e.ok) {
-        if (!any_failed) fmt::print("\n{}\n", st.bold("failed expectations"));
-        any_failed = true;
-        fmt::print("  {} {}: {} — {}\n", st.bad("✗"), row.name, e.what, e.detail);
-      }
-    }
-  }
-  if (spec.compare_in_children) {
-    fmt::print("\n  (each variant ran in a child process of its own, so each RSS is its own)\n");
+    fmt::print("{}\n", report::compare_json(cmp).dump(2));
   } else {
-    for (const auto& row : rows) {
-      if (row.in_child) {
-        fmt::print(
-            "\n  ({} ran in a child process: libuv reads UV_THREADPOOL_SIZE once per "
-            "process)\n",
-            row.name);
-      }
-    }
+    report::print_compare(stdout, cmp, report::Style::detect(stdout, o.no_color));
   }
-  if (!base.answer.empty()) {
-    fmt::print("\n{}\n", st.bold("model answer"));
-    const int width = report::terminal_width(stdout);
-    for (const auto& part : base.answer) {
-      fmt::print("  {} {}\n", st.bold(fmt::format("{:<11}", part.key)),
-                 report::wrap_text(report::fill_placeholders(part.text, value_of),
-                                   static_cast<std::size_t>(std::max(40, width - 16)), 14));
-    }
-  }
-  fmt::print("\n");
   return exit_code;
 }
 

@@ -9,6 +9,7 @@
 
 #include "report/json_writer.hpp"
 #include "report/run_report.hpp"
+#include "report/timeline.hpp"
 
 namespace nodelab::report {
 
@@ -161,15 +162,10 @@ bool write_trace(const std::string& path, const RunReport& r, std::string* error
     if (error) *error = fmt::format("cannot write {}", path);
     return false;
   }
-  // One lane (tid) per phase and queue, then one per threadpool thread and per worker.
-  constexpr Phase kLanes[] = {Phase::main,    Phase::next_tick, Phase::microtask, Phase::timers,
-                              Phase::pending, Phase::poll,      Phase::check,     Phase::close};
-  auto lane_of = [&](Phase p) {
-    for (int i = 0; i < 8; ++i) {
-      if (kLanes[i] == p) return i + 1;
-    }
-    return 9;
-  };
+  // The timeline's lanes (report/timeline.hpp), each a tid: the phases and queues, then
+  // threadpool threads (101..) and worker_threads (201..).
+  const timeline::Lanes lanes(rec, true);
+  auto lane_of = [&](Phase p) { return lanes[lanes.of(p)].tid; };
   auto us = [](runtime::Nanos t) { return static_cast<double>(t.count()) / 1000.0; };
 
   JsonWriter w(out);
@@ -182,21 +178,10 @@ bool write_trace(const std::string& path, const RunReport& r, std::string* error
     w.end_object();
   };
   metadata("process_name", 0, "name", fmt::format("lab-{}: {}", r.lab_id, s.name));
-  for (int i = 0; i < 8; ++i) {
-    metadata("thread_name", i + 1, "name", runtime::phase_name(kLanes[i]));
-    metadata("thread_sort_index", i + 1, "sort_index", i + 1);
-  }
-  // Threadpool threads are tids 101.., worker_threads 201.. .
-  std::uint32_t pool_threads = 0, workers = 0;
-  for (const auto& span : rec.work_spans()) {
-    auto& n = span.worker ? workers : pool_threads;
-    n = std::max(n, span.thread);
-  }
-  for (std::uint32_t t = 1; t <= pool_threads; ++t) {
-    metadata("thread_name", static_cast<int>(100 + t), "name", fmt::format("threadpool #{}", t));
-  }
-  for (std::uint32_t t = 1; t <= workers; ++t) {
-    metadata("thread_name", static_cast<int>(200 + t), "name", fmt::format("worker #{}", t));
+  for (const auto& lane : lanes.all()) {
+    metadata("thread_name", lane.tid, "name", lane.name);
+    if (lane.kind == timeline::LaneKind::phase)
+      metadata("thread_sort_index", lane.tid, "sort_index", lane.tid);
   }
 
   std::uint32_t iteration = 0;
@@ -230,7 +215,7 @@ bool write_trace(const std::string& path, const RunReport& r, std::string* error
     w.field("name", fmt::format("{} task (line {})", what, site_line(s, span.site)));
     w.field("cat", what).field("ph", "X").field("ts", us(span.started));
     w.field("dur", std::max(0.001, us(span.finished - span.started)));
-    w.field("pid", 1).field("tid", static_cast<int>((span.worker ? 200 : 100) + span.thread));
+    w.field("pid", 1).field("tid", lanes[lanes.of(span)].tid);
     w.key("args").begin_object().field("queue_wait_ms", ms(span.started - span.queued));
     w.end_object().end_object();
   }

@@ -21,30 +21,9 @@ std::string Style::wrap(std::string_view sgr, std::string_view text) const {
   return s;
 }
 
+// The colour is a column of runtime/phase.hpp's NODELAB_PHASE_MAP.
 std::string Style::phase(runtime::Phase p, std::string_view text) const {
-  using runtime::Phase;
-  switch (p) {
-    case Phase::main:
-      return wrap("1", text);
-    case Phase::next_tick:
-      return wrap("36", text);
-    case Phase::microtask:
-      return wrap("35", text);
-    case Phase::timers:
-      return wrap("33", text);
-    case Phase::pending:
-      return wrap("91", text);
-    case Phase::idle:
-    case Phase::prepare:
-      return wrap("90", text);
-    case Phase::poll:
-      return wrap("34", text);
-    case Phase::check:
-      return wrap("32", text);
-    case Phase::close:
-      return wrap("31", text);
-  }
-  return std::string(text);
+  return wrap(runtime::phase_look(p).sgr, text);
 }
 
 std::string Style::bold(std::string_view text) const {

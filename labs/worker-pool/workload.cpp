@@ -15,6 +15,7 @@
 #include <cmath>
 #include <thread>
 
+#include "embed/worker_pool_twin.hpp"
 #include "runtime/js_number.hpp"
 #include "script/parser.hpp"
 #include "script/scenario.hpp"
@@ -207,188 +208,12 @@ struct Run : std::enable_shared_from_this<Run> {
 
 // ---- the twin ----
 
-// The CPU work on a JavaScript thread: a spin for `ms` of wall time.
-constexpr std::string_view kBurnJs =
-    "const burn = (ms) => { const end = performance.now() + ms; let x = 1; "
-    "while (performance.now() < end) x = (Math.imul(x, 31) + 7) | 0; return x; };";
-
-// A worker_thread that reports ready, then runs each task it is posted.
-constexpr std::string_view kWorkerJs =
-    R"JS(// A worker: reports ready, then runs every task posted to it.
-const WORKER_SOURCE = `
-const { parentPort } = require('worker_threads');
-const burn = (ms) => { const end = performance.now() + ms; let x = 1; while (performance.now() < end) x = (Math.imul(x, 31) + 7) | 0; return x; };
-parentPort.postMessage({ ready: true });
-parentPort.on('message', (m) => { burn(m.ms); parentPort.postMessage({ id: m.id }); });
-`;)JS";
-
-// Piscina 5's ThreadPool, reduced to what the lab models (labs/worker-pool/pool.hpp has the
-// same logic in C++, line for line).
-constexpr std::string_view kPoolJs =
-    R"JS(// A bounded pool: Piscina 5's scheduling (dist/index.js), reduced to what the lab models.
-class Pool {
-  constructor(o) {
-    Object.assign(this, o);
-    this.pending = []; this.ready = []; this.taskQueue = []; this.skipQueue = []; this.started = 0;
-    this.startingUp = true;
-    while (this.size() < this.minThreads) this.addNewWorker();
-    this.startingUp = false;
-  }
-  size() { return this.pending.length + this.ready.length; }
-  addNewWorker() {
-    const w = { number: ++this.started, ready: false, tasks: [], idle: null, terminating: false, destroyed: false };
-    w.worker = new Worker(WORKER_SOURCE, { eval: true });
-    w.worker.on('message', (m) => (m.ready ? this.onReadyMessage(w) : this.onResponse(w, m.id)));
-    if (this.startingUp) {
-      w.ready = true;
-      queueMicrotask(() => this.onWorkerAvailable(w));
-      this.ready.push(w);
-    } else {
-      this.pending.push(w);
-    }
-  }
-  onReadyMessage(w) {
-    if (w.destroyed) return;
-    if (this.usage(w) === 0) w.worker.unref();
-    if (!w.ready) this.markReady(w);
-  }
-  markReady(w) {
-    w.ready = true;
-    this.onWorkerAvailable(w);
-    const i = this.pending.indexOf(w);
-    if (i >= 0) { this.pending.splice(i, 1); this.ready.push(w); }
-  }
-  allWorkers() { return [...this.pending, ...this.ready]; }
-  runningAbortable(w) { return w.tasks.length === 1 && w.tasks[0].abortable; }
-  usage(w) { return this.runningAbortable(w) ? Infinity : w.tasks.length; }
-  pendingCapacity() { return this.pending.length * this.concurrentTasksPerWorker; }
-  postTask(w, t) {
-    w.worker.postMessage({ id: t.id, ms: t.ms });
-    this.clearIdle(w);
-    t.worker = w;
-    w.tasks.push(t);
-    w.worker.ref();
-  }
-  onResponse(w, id) {
-    if (w.destroyed) return;
-    const i = w.tasks.findIndex((t) => t.id === id);
-    const t = i >= 0 ? w.tasks.splice(i, 1)[0] : null;
-    this.onWorkerAvailable(w);
-    if (t) this.done(t, null);
-    if (w.tasks.length === 0 && !w.destroyed) w.worker.unref();
-  }
-  destroy(w) {
-    if (w.terminating || w.destroyed) return;
-    w.terminating = true;
-    this.clearIdle(w);
-    w.worker.terminate();
-    const tasks = w.tasks; w.tasks = [];
-    for (const t of tasks) this.done(t, 'Terminating worker thread');
-    w.terminating = false; w.destroyed = true;
-  }
-  removeWorker(w) {
-    this.destroy(w);
-    this.pending = this.pending.filter((x) => x !== w);
-    this.ready = this.ready.filter((x) => x !== w);
-  }
-  setIdle(w) {
-    this.clearIdle(w);
-    w.idle = setTimeout(() => {
-      w.idle = null;
-      if (this.usage(w) !== 0 || this.size() <= this.minThreads) return;
-      this.removeWorker(w);
-    }, Math.max(1, this.idleTimeout));
-    w.idle.unref();
-  }
-  clearIdle(w) { if (w.idle) { clearTimeout(w.idle); w.idle = null; } }
-  done(t, error) {
-    if (t.settled) return;
-    t.settled = true;
-    if (error) t.reject(Object.assign(new Error(error), { aborted: t.aborted })); else t.resolve();
-  }
-  distribute(t, workers) {
-    if (t.aborted) return true;
-    let candidate = null, checkpoint = this.concurrentTasksPerWorker;
-    for (const w of workers) {
-      const u = this.usage(w);
-      if (u === 0) { candidate = w; break; }
-      if (this.runningAbortable(w)) continue;
-      if (!t.abortable && u < checkpoint) { candidate = w; checkpoint = u; }
-    }
-    if (candidate) { this.postTask(candidate, t); return true; }
-    const q = t.abortable ? this.skipQueue : this.taskQueue;
-    if (this.stricterFifo) q.unshift(t); else q.push(t);
-    return false;
-  }
-  onWorkerAvailable(w) {
-    let workers = null;
-    while (this.taskQueue.length || this.skipQueue.length) {
-      const t = (this.skipQueue.length ? this.skipQueue : this.taskQueue).shift();
-      if (!workers) workers = this.allWorkers();
-      if (this.distribute(t, workers)) continue;
-      if (this.size() < this.maxThreads) { this.addNewWorker(); continue; }
-      break;
-    }
-    if (this.idleTimeout === Infinity) return;
-    if (!w.destroyed && this.usage(w) === 0 && this.size() > this.minThreads) this.setIdle(w);
-  }
-  run(t) {
-    return new Promise((resolve, reject) => {
-      t.resolve = resolve; t.reject = reject;
-      if (t.signal) t.signal.addEventListener('abort', () => this.abort(t), { once: true });
-      if (this.taskQueue.length) {
-        if (this.taskQueue.length >= this.maxQueue + this.pendingCapacity()) {
-          this.done(t, this.maxQueue === 0 ? 'No task queue available and all Workers are busy' : 'Task queue is at limit');
-        } else {
-          this.taskQueue.push(t);
-          if (this.size() < this.maxThreads) this.addNewWorker();
-        }
-        return;
-      }
-      if (!this.distribute(t, this.ready)) {
-        if (this.size() < this.maxThreads) this.addNewWorker();
-        if (this.maxQueue <= 0 && this.pendingCapacity() === 0) this.done(t, 'No task queue available and all Workers are busy');
-      }
-    });
-  }
-  abort(t) {
-    if (t.settled || !t.abortable || t.aborted) return;
-    t.aborted = true;
-    this.done(t, 'AbortError: The task has been aborted');
-    if (t.worker) {
-      const w = t.worker;
-      this.removeWorker(w);
-      console.log(`worker ${w.number} terminated: it was running task ${t.id}, which cannot be stopped in place`);
-      while (this.size() < this.minThreads) this.addNewWorker();
-    } else {
-      this.taskQueue = this.taskQueue.filter((x) => x !== t);
-      this.skipQueue = this.skipQueue.filter((x) => x !== t);
-    }
-  }
-})JS";
-
-constexpr std::string_view kArrivalsJs =
-    R"JS(// Poisson arrivals: exponential gaps from mulberry32(seed), in whole ms.
-const mulberry32 = (a) => () => {
-  a = (a + 0x6D2B79F5) | 0;
-  let t = Math.imul(a ^ (a >>> 15), 1 | a);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const poissonOffsets = (n, rate, seed) => {
-  const rnd = mulberry32(seed);
-  let t = 0;
-  return Array.from({ length: n }, () => Math.round((t += (-Math.log(1 - rnd()) * 1000) / rate)));
-};)JS";
-
-constexpr std::string_view kThreadpoolSizeJs =
-    R"JS(// UV_THREADPOOL_SIZE as libuv reads it: atoi, 0 -> 1, above 1024 (or negative) -> 1024.
-const threadpoolSize = () => {
-  const v = process.env.UV_THREADPOOL_SIZE;
-  if (v === undefined) return 4;
-  const n = parseInt(v, 10) || 0;
-  return n === 0 ? 1 : n < 0 || n > 1024 ? 1024 : n;
-};)JS";
+// twin/*.js: the CPU work on a JavaScript thread (burn, a spin for `ms` of wall time), the
+// worker_thread that reports ready and then runs each task it is posted (worker-source),
+// Piscina 5's ThreadPool reduced to what the lab models (pool; labs/worker-pool/pool.hpp has
+// the same logic in C++, line for line), Poisson arrivals and UV_THREADPOOL_SIZE as libuv
+// reads it.
+namespace twin = embed::worker_pool_twin;
 
 class WorkloadOp final : public script::Op {
  public:
@@ -411,17 +236,17 @@ class WorkloadOp final : public script::Op {
 void WorkloadOp::emit_twin(script::TwinWriter& w) const {
   const WorkloadConfig& c = cfg_;
   const auto kind = c.strategy;
-  w.helper("burn", kBurnJs);
+  w.helper("burn", twin::burn_js);
   if (kind == StrategyKind::bounded_pool || kind == StrategyKind::worker_per_task) {
     w.require("worker_threads", "const { Worker } = require('worker_threads');");
-    w.helper("worker-source", kWorkerJs);
+    w.helper("worker-source", twin::worker_source_js);
   }
-  if (kind == StrategyKind::bounded_pool) w.helper("pool", kPoolJs);
+  if (kind == StrategyKind::bounded_pool) w.helper("pool", twin::pool_js);
   if (kind == StrategyKind::libuv_threadpool) {
     w.require("crypto", "const crypto = require('crypto');");
-    w.helper("threadpool-size", kThreadpoolSizeJs);
+    w.helper("threadpool-size", twin::threadpool_size_js);
   }
-  if (c.poisson) w.helper("arrivals", kArrivalsJs);
+  if (c.poisson) w.helper("arrivals", twin::arrivals_js);
   if (c.fs_probe) w.require("fs", "const fs = require('fs');");
 
   w.line(fmt::format("// workload: {} CPU tasks of {} ms, strategy {}", c.tasks, c.task_ms,

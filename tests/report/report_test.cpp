@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/compare.hpp"
+#include "report/timeline.hpp"
 #include "script/interpreter.hpp"
 #include "script/shared_ops.hpp"
 #include "support/scenario_runner.hpp"
@@ -264,4 +266,86 @@ TEST_CASE("report.write_trace_reports_an_unwritable_path") {
   CHECK_FALSE(report::write_trace("/nonexistent-dir/nodelab/trace.json", run.report, &error));
   CHECK(error == "cannot write /nonexistent-dir/nodelab/trace.json");
   CHECK(run.rt.shutdown() == 0);
+}
+
+TEST_CASE("report.timeline_lanes_follow_the_phase_map") {
+  runtime::Recorder rec({16, 16});
+  runtime::CallbackRecord idle;
+  idle.phase = runtime::Phase::idle;
+  idle.internal = true;
+  rec.end(rec.begin(idle), runtime::Nanos(10));
+  runtime::CallbackRecord check;
+  check.phase = runtime::Phase::check;
+  rec.end(rec.begin(check), runtime::Nanos(20));
+  runtime::WorkSpan span;
+  span.thread = 2;
+  span.worker = true;
+  rec.add_work_span(span);
+
+  auto names = [](const report::timeline::Lanes& lanes) {
+    std::vector<std::string> out;
+    for (const auto& l : lanes.all())
+      out.push_back(l.name);
+    return out;
+  };
+  // The page leaves internal callbacks out, so no idle lane; the trace shows them.
+  const report::timeline::Lanes page(rec, false);
+  CHECK(names(page) == std::vector<std::string>{"main", "nextTick", "microtask", "timers",
+                                                "pending", "poll", "check", "close", "worker #1",
+                                                "worker #2"});
+  const report::timeline::Lanes trace(rec, true);
+  CHECK(names(trace) == std::vector<std::string>{"main", "nextTick", "microtask", "timers",
+                                                 "pending", "idle", "poll", "check", "close",
+                                                 "worker #1", "worker #2"});
+  CHECK(trace[trace.of(runtime::Phase::idle)].tid == 6);
+  CHECK(trace[trace.of(runtime::Phase::close)].tid == 9);
+  CHECK(trace[trace.of(span)].tid == 202);
+  CHECK(page[page.of(runtime::Phase::check)].color == "#2e9e44");
+  CHECK(page[page.of(span)].color == report::timeline::kWorkerColor);
+  CHECK(runtime::phase_look(runtime::Phase::pending).sgr == "91");
+}
+
+TEST_CASE("report.compare_json_and_table") {
+  script::Scenario base;
+  base.name = "demo";
+  base.title = "two variants";
+  base.answer = {{"evidence", "a: {a.eventLoopDelay.p99_ms}, plain: {eventLoopDelay.p99_ms}"}};
+  report::RunReport a = metrics_report();
+  report::RunReport b = metrics_report();
+  b.metrics.set("eventLoopDelay.p99_ms", 1.0);
+  b.expectations = {{"p99 below 5", false, "was 1"}};
+  b.expectations_checked = true;
+
+  report::Comparison c;
+  c.lab_id = "event-loop";
+  c.scenario = &base;
+  c.columns = {{"p99", "ms", "eventLoopDelay.p99_ms"},
+               {"never", "ms", "no.such.metric"},
+               {"ELU", "", "eventLoopUtilization.utilization"}};
+  c.variants = {{"a", "first", false, &a, "completed"}, {"b", "", true, &b, "completed"}};
+  c.exit_code = 1;
+
+  const json j = report::compare_json(c);
+  CHECK(j["lab"] == "event-loop");
+  CHECK(j["scenario"]["name"] == "demo");
+  CHECK(j["columns"] == json::array({"p99 (ms)", "ELU"}));  // only measured columns
+  REQUIRE(j["variants"].size() == 2);
+  CHECK(j["variants"][0]["name"] == "a");
+  CHECK(j["variants"][0]["cells"] == json::array({"12.50", "0.672"}));
+  CHECK(j["variants"][1]["child_process"] == true);
+  CHECK(j["variants"][1]["expect"][0]["ok"] == false);
+  CHECK(j["answer"]["evidence"] == "a: 12.50, plain: n/a");
+  CHECK(j["exit_code"] == 1);
+
+  char* buf = nullptr;
+  std::size_t size = 0;
+  std::FILE* mem = open_memstream(&buf, &size);
+  report::print_compare(mem, c, report::Style::plain());
+  std::fclose(mem);
+  const std::string table(buf, size);
+  std::free(buf);
+  CHECK(table.find("lab-event-loop · demo · --compare (2 variants)\n") == 0);
+  CHECK(table.find("  variant             p99      ELU  expect  verdict\n") != std::string::npos);
+  CHECK(table.find("failed expectations") != std::string::npos);
+  CHECK(table.find("(b ran in a child process") != std::string::npos);
 }
