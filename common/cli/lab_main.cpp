@@ -405,8 +405,7 @@ int run_compare(const LabSpec& spec, const script::OpRegistry& registry, const s
   report::Comparison cmp;
   cmp.lab_id = spec.id;
   cmp.scenario = &base;
-  for (const auto& c : spec.compare_columns)
-    cmp.columns.push_back({c.header, c.unit, c.path});
+  cmp.columns = spec.compare_columns;
   for (const auto& row : rows)
     cmp.variants.push_back({row.name, row.title, row.in_child, &row.report, row.outcome_summary});
   cmp.all_in_children = spec.compare_in_children;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "metrics/metric_set.hpp"
+#include "report/compare_column.hpp"
 #include "script/registry.hpp"
 
 namespace nodelab::script {
@@ -23,11 +24,7 @@ class Interpreter;
 namespace nodelab::cli {
 
 // One column of the --compare table.
-struct CompareColumn {
-  std::string header;
-  std::string unit;
-  std::string path;  // the metric
-};
+using CompareColumn = report::CompareColumn;
 
 // The event loop's figures: what every lab's table shows unless it picks its own.
 inline std::vector<CompareColumn> loop_columns() {

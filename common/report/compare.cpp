@@ -1,5 +1,7 @@
 #include "report/compare.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 #include <fmt/format.h>

@@ -15,20 +15,14 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
+#include "report/compare_column.hpp"
 #include "report/run_report.hpp"
 #include "report/style.hpp"
 #include "script/scenario.hpp"
 
 namespace nodelab::report {
-
-// One column of the table: a header (with its unit) and a metric path.
-struct CompareColumn {
-  std::string header;
-  std::string unit;
-  std::string path;  // the metric
-};
 
 // One variant's run.
 struct CompareVariant {
