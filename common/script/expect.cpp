@@ -1,6 +1,7 @@
 #include "script/expect.hpp"
 
 #include <cmath>
+#include <cstdlib>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -44,6 +45,27 @@ std::string first_difference(const std::vector<std::string>& want,
   }
   return fmt::format("expected {} lines, got {}: extra '{}'", want.size(), got.size(),
                      got[want.size()]);
+}
+
+// NODELAB_TIME_SCALE (a number >= 1; the sanitizer test presets set it): an upper bound on a
+// duration (`lt`/`lte` on a metric ending in `_ms`) is multiplied by it, because a sanitizer
+// slows the lab, not the clock. Lower bounds and ratios are never scaled.
+double time_scale() {
+  static const double scale = [] {
+    const char* env = std::getenv("NODELAB_TIME_SCALE");
+    if (env == nullptr) return 1.0;
+    char* end = nullptr;
+    const double v = std::strtod(env, &end);
+    return end != env && *end == '\0' && v >= 1 && v <= 1000 ? v : 1.0;
+  }();
+  return scale;
+}
+
+bool scaled(const MetricBound& b) {
+  const bool upper = b.op == "lt" || b.op == "lte";
+  const std::string_view suffix = "_ms";
+  return upper && b.path.size() > suffix.size() &&
+         b.path.compare(b.path.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool holds(double v, const std::string& op, double bound) {
@@ -116,13 +138,19 @@ std::vector<ExpectResult> check_expectations(const Expect& e, const runtime::Rec
   }
   for (const auto& b : e.metrics) {
     const auto v = metrics.get(b.path);
-    const std::string what =
-        fmt::format("{} {} {}", b.path, op_symbol(b.op), runtime::js_number_to_string(b.value));
+    const double scale = scaled(b) ? time_scale() : 1.0;
+    const double bound = b.value * scale;
+    std::string what =
+        fmt::format("{} {} {}", b.path, op_symbol(b.op), runtime::js_number_to_string(bound));
+    if (scale != 1.0) {
+      what += fmt::format(" ({} x NODELAB_TIME_SCALE {})", runtime::js_number_to_string(b.value),
+                          runtime::js_number_to_string(scale));
+    }
     if (!v) {
       results.push_back({what, false, "not measured in this run (no samples)"});
     } else {
       results.push_back(
-          {what, holds(*v, b.op, b.value),
+          {what, holds(*v, b.op, bound),
            fmt::format("measured {}", runtime::js_number_to_string(std::round(*v * 1000) / 1000))});
     }
   }
