@@ -310,8 +310,16 @@ void EventEmitter<Arg, Fn>::remove(std::string_view event, const void* fn,
     return;
   }
   auto& entries = it->entries;
-  for (std::size_t i = entries.size(); i-- > 0;) {
-    if (!matches(entries[i])) continue;
+  // The scan from the end (spliceOne's caller), one loop per kind of match.
+  std::size_t i = entries.size();
+  if (wrapper != nullptr) {
+    while (i-- > 0 && entries[i].once.get() != wrapper) {
+    }
+  } else {
+    while (i-- > 0 && static_cast<const void*>(entries[i].fn.get()) != fn) {
+    }
+  }
+  if (i < entries.size()) {
     if (running_ > 0) park(std::move(entries[i]));
     entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i));
     if (entries.size() == 1) it->warned = false;  // back to a bare function
