@@ -1,5 +1,6 @@
-// The emitter lab's model of Node 20's EventEmitter (labs/emitter/emitter.hpp), util.inspect's
-// quoting of a string (runtime/js_inspect.hpp), and the emitter ops run as scenarios.
+// Node 20's EventEmitter (common/events/event_emitter.hpp, as labs/emitter/emitter.hpp uses
+// it), util.inspect's quoting of a string (runtime/js_inspect.hpp), and the emitter ops run as
+// scenarios.
 // Every expected value was printed by node v20.20.2 for the JS quoted above the test
 // (lib/events.js, node-semantics.md §7); the scenario tests also run the twin on real node
 // when it is on PATH.
