@@ -4,7 +4,8 @@
 // calls a copy of it on emit, and warns (MaxListenersExceededWarning, via process.nextTick)
 // when an array grows past the emitter's limit. A long-lived emitter that gains a listener per
 // request and never loses it keeps every closure (and what it captured) alive: the leak.
-// The model is labs/emitter/emitter.hpp; the requests block is labs/emitter/requests.cpp.
+// The model is common/events/event_emitter.hpp (labs/emitter/emitter.hpp gives it the lab's
+// functions); the requests block is labs/emitter/requests.cpp.
 
 #include "emitter/world.hpp"
 #include "nodelab/lab_list.hpp"

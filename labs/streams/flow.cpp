@@ -183,6 +183,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     o.readable = true;
     o.object_mode = cfg_.object_mode;
     o.high_water_mark = cfg_.source == Source::memory ? cfg_.hwm_value() : cfg_.chunk;
+    if (cfg_.source == Source::file) o.class_name = "ReadStream";  // fs.ReadStream
     auto s = Stream::make(rt_, "source", o);
     std::weak_ptr<FlowRun> weak = shared_from_this();
     if (cfg_.source == Source::memory) {
@@ -286,6 +287,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     o.writable = true;
     o.object_mode = cfg_.object_mode;
     o.high_water_mark = cfg_.hwm_value();
+    if (sink_transport_) o.class_name = "Socket";  // net.Socket in the twin
     auto s = Stream::make(rt_, "sink", o);
     if (sink_transport_) {
       sink_transport_->attach(*s);

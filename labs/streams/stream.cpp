@@ -55,7 +55,24 @@ Stream::Stream(runtime::Runtime& rt, std::string name, StreamOptions o)
       name_(std::move(name)),
       object_mode_(o.object_mode),
       allow_half_open_(o.allow_half_open),
-      transform_(o.transform) {
+      transform_(o.transform),
+      emitter_([&rt](std::string_view warning, const std::string& message) {
+        rt.emit_warning(warning, message);
+      }) {
+  // The constructor name a MaxListenersExceededWarning prints.
+  if (!o.class_name.empty()) {
+    emitter_.set_class_name(std::move(o.class_name));
+  } else {
+    emitter_.set_class_name(o.transform                ? "Transform"
+                            : o.readable && o.writable ? "Duplex"
+                            : o.readable               ? "Readable"
+                                                       : "Writable");
+  }
+  // A 'data' array emptied by removeListener (or a once-wrapper) stops counting as a
+  // listener for the flow.
+  emitter_.set_remove_hook([this](std::string_view event) {
+    if (r_ && event == "data" && emitter_.listener_count("data") == 0) r_->data_listening = false;
+  });
   const std::size_t def = o.object_mode ? kDefaultHighWaterMarkObjects : kDefaultHighWaterMarkBytes;
   if (o.writable || o.transform) {
     w_ = std::make_unique<WritableState>();
@@ -79,7 +96,7 @@ void Stream::dispose() {
   final_impl = nullptr;
   destroy_hook = nullptr;
   transform_callback_ = nullptr;
-  events_.clear();
+  emitter_.remove_all_listeners();
   if (w_) {
     w_->writecb = nullptr;
     w_->buffered.clear();
@@ -103,41 +120,25 @@ void Stream::track_lengths() {
 }
 
 // ---------------------------------------------------------------------------------------
-// EventEmitter (lib/events.js): arrays of listeners, emit() calls a copy.
+// EventEmitter: common/events/event_emitter.hpp, with Readable's on() override.
 
-Stream::EventSlot* Stream::slot(std::string_view event, bool create) {
-  for (auto& s : events_) {
-    if (s.event == event) return &s;
-  }
-  if (!create) return nullptr;
-  events_.push_back({std::string(event), {}});
-  return &events_.back();
+JsError error_to_throw(const EventArgs& a) {
+  return a.error != nullptr ? *a.error : events::err_unhandled_error("undefined");
 }
 
-const Stream::EventSlot* Stream::slot(std::string_view event) const {
-  for (const auto& s : events_) {
-    if (s.event == event) return &s;
-  }
-  return nullptr;
+namespace {
+ListenerId listener(std::function<void(const EventArgs&)> fn) {
+  return std::make_shared<events::Listener<EventArgs>>(events::Listener<EventArgs>{std::move(fn)});
 }
+}  // namespace
 
-ListenerId Stream::add(std::string_view event, std::function<void(const EventArgs&)> fn, bool once,
-                       bool prepend) {
-  EventSlot* s = slot(event, true);
-  auto l = std::make_shared<Listener>(Listener{next_listener_++, std::move(fn), once});
-  if (prepend) {
-    s->listeners.insert(s->listeners.begin(), l);
-  } else {
-    s->listeners.push_back(l);
-  }
-  return l->id;
-}
-
+// Readable.prototype.on: a 'data' listener starts the flow (unless paused), a 'readable'
+// listener takes over from it.
 ListenerId Stream::on(std::string_view event, std::function<void(const EventArgs&)> fn) {
-  const ListenerId id = add(event, std::move(fn), false, false);
+  ListenerId l = listener(std::move(fn));
+  emitter_.on(event, l);
   if (r_ && event == "data") on_data_listener_added();
   if (r_ && event == "readable" && !r_->end_emitted && !r_->readable_listening) {
-    // Readable.prototype.on('readable'): a 'readable' listener takes over from flowing.
     r_->readable_listening = r_->need_readable = r_->has_flowing = true;
     r_->flowing = r_->emitted_readable = false;
     if (r_->length) {
@@ -146,67 +147,22 @@ ListenerId Stream::on(std::string_view event, std::function<void(const EventArgs
       next_tick([](Stream& s) { s.read(0); });
     }
   }
-  return id;
+  return l;
 }
 
 ListenerId Stream::once(std::string_view event, std::function<void(const EventArgs&)> fn) {
   // EventEmitter.prototype.once goes through this.on: a once('data') starts the flow too.
-  const ListenerId id = add(event, std::move(fn), true, false);
+  ListenerId l = listener(std::move(fn));
+  emitter_.once(event, l);
   if (r_ && event == "data") on_data_listener_added();
-  return id;
+  return l;
 }
 
 ListenerId Stream::prepend_listener(std::string_view event,
                                     std::function<void(const EventArgs&)> fn) {
-  return add(event, std::move(fn), false, true);
-}
-
-void Stream::remove_listener(std::string_view event, ListenerId id) {
-  EventSlot* s = slot(event, false);
-  if (s == nullptr) return;
-  // removeListener removes the last matching registration (lib/events.js walks backwards).
-  for (auto it = s->listeners.rbegin(); it != s->listeners.rend(); ++it) {
-    if ((*it)->id == id) {
-      s->listeners.erase(std::next(it).base());
-      break;
-    }
-  }
-  if (r_ && event == "data" && s->listeners.empty()) r_->data_listening = false;
-}
-
-std::size_t Stream::listener_count(std::string_view event) const {
-  const EventSlot* s = slot(event);
-  return s ? s->listeners.size() : 0;
-}
-
-bool Stream::emit(std::string_view event, const EventArgs& args) {
-  EventSlot* s = slot(event, false);
-  if (s == nullptr || s->listeners.empty()) {
-    if (event == "error" && args.error != nullptr) throw runtime::JsThrow(*args.error);
-    return false;
-  }
-  auto call = [&](const std::shared_ptr<Listener>& l) {
-    if (l->once) {
-      // The once wrapper removes itself before calling the listener.
-      EventSlot* now = slot(event, false);
-      auto it = std::find(now->listeners.begin(), now->listeners.end(), l);
-      if (it == now->listeners.end()) return;
-      now->listeners.erase(it);
-      if (r_ && event == "data" && now->listeners.empty()) r_->data_listening = false;
-    }
-    l->fn(args);
-  };
-  if (s->listeners.size() == 1) {
-    // A single handler is called as it is, no clone (lib/events.js: typeof handler ===
-    // 'function'); holding it keeps it alive if it removes itself.
-    const std::shared_ptr<Listener> only = s->listeners.front();
-    call(only);
-    return true;
-  }
-  const auto copy = s->listeners;  // arrayClone: listeners added during emit do not run
-  for (const auto& l : copy)
-    call(l);
-  return true;
+  ListenerId l = listener(std::move(fn));
+  emitter_.prepend_listener(event, l);
+  return l;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -879,8 +835,7 @@ Stream& Stream::pipe(Stream& dest_ref, bool do_end) {
   st.pipes.push_back(dest.get());
 
   struct PipeState {
-    ListenerId on_end = 0, on_unpipe = 0, on_drain = 0, on_error = 0, on_close = 0, on_finish = 0,
-               on_data = 0;
+    ListenerId on_end, on_unpipe, on_drain, on_error, on_close, on_finish, on_data;
     bool end_is_unpipe = false;
     bool cleaned_up = false;
   };

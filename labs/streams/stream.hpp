@@ -17,9 +17,11 @@
 // One class models all four kinds: a Readable has a ReadableState, a Writable a
 // WritableState, a Duplex both; a Transform is a Duplex whose _write is transform.js's. The
 // names of the states' fields are Node's (highWaterMark, needDrain, awaitDrainWriters...), so
-// the C++ maps back onto the JavaScript line by line. Listeners are ordinary EventEmitter
-// arrays ('data', 'drain', 'error', 'close', ...): emit() calls a copy, an 'error' without a
-// listener throws (an uncaught exception, as in Node).
+// the C++ maps back onto the JavaScript line by line. A stream is an EventEmitter, the one of
+// common/events/event_emitter.hpp ('data', 'drain', 'error', 'close', ...): emit() calls a
+// copy of an array, an 'error' without a listener throws (an uncaught exception, as in Node),
+// and an 11th listener of one event warns MaxListenersExceededWarning ([Readable],
+// [Writable], [Duplex], [Transform]).
 
 #include <cstdint>
 #include <cstdlib>
@@ -33,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "events/event_emitter.hpp"
 #include "runtime/js_error.hpp"
 #include "runtime/runtime.hpp"
 
@@ -99,7 +102,12 @@ struct EventArgs {
   Stream* other = nullptr;
 };
 
-using ListenerId = std::uint64_t;
+// What emit('error', args) throws with no 'error' listener: the error, or ERR_UNHANDLED_ERROR.
+JsError error_to_throw(const EventArgs& a);
+
+// A listener; on() returns it, and removeListener takes it back (its identity is its address).
+using ListenerId = events::ListenerRef<EventArgs>;
+using StreamEmitter = events::EventEmitter<EventArgs>;
 
 struct StreamOptions {
   bool readable = false;
@@ -110,6 +118,8 @@ struct StreamOptions {
   std::optional<std::size_t> writable_high_water_mark;
   bool transform = false;
   bool allow_half_open = true;
+  // The constructor name warnings print; empty: Readable, Writable, Duplex or Transform.
+  std::string class_name;
 };
 
 // What one stream measured during a run.
@@ -156,13 +166,21 @@ class Stream : public std::enable_shared_from_this<Stream> {
   const std::string& name() const { return name_; }
   runtime::Runtime& rt() { return rt_; }
 
-  // ---- EventEmitter ----
+  // ---- EventEmitter (Readable's on() and removeListener() overrides on top) ----
   ListenerId on(std::string_view event, std::function<void(const EventArgs&)> fn);
   ListenerId once(std::string_view event, std::function<void(const EventArgs&)> fn);
   ListenerId prepend_listener(std::string_view event, std::function<void(const EventArgs&)> fn);
-  void remove_listener(std::string_view event, ListenerId id);
-  bool emit(std::string_view event, const EventArgs& args = {});
-  std::size_t listener_count(std::string_view event) const;
+  void remove_listener(std::string_view event, const ListenerId& fn) {
+    emitter_.remove_listener(event, fn);
+  }
+  bool emit(std::string_view event, const EventArgs& args = {}) {
+    return emitter_.emit(event, args);
+  }
+  std::size_t listener_count(std::string_view event) const {
+    return emitter_.listener_count(event);
+  }
+  void set_max_listeners(double n) { emitter_.set_max_listeners(n); }
+  StreamEmitter& emitter() { return emitter_; }
 
   // ---- Writable ----
   bool write(Chunk chunk, Callback cb = {});
@@ -211,20 +229,6 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void dispose();
 
  private:
-  struct Listener {
-    ListenerId id;
-    std::function<void(const EventArgs&)> fn;
-    bool once;
-  };
-  struct EventSlot {
-    std::string event;
-    std::vector<std::shared_ptr<Listener>> listeners;
-  };
-  EventSlot* slot(std::string_view event, bool create);
-  const EventSlot* slot(std::string_view event) const;
-  ListenerId add(std::string_view event, std::function<void(const EventArgs&)> fn, bool once,
-                 bool prepend);
-
   struct BufferedWrite {
     Chunk chunk;
     Callback callback;
@@ -314,8 +318,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool transform_ = false;
   std::unique_ptr<WritableState> w_;
   std::unique_ptr<ReadableState> r_;
-  std::vector<EventSlot> events_;
-  ListenerId next_listener_ = 1;
+  StreamEmitter emitter_;
   Callback transform_callback_;       // kCallback: the _write callback held back by a full side
   std::size_t transform_length_ = 0;  // rState.length when the outstanding _write began
 };

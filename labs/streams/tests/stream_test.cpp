@@ -373,3 +373,64 @@ TEST_CASE("streams.writev_flushes_the_buffer_in_one_call_and_end_uncorks") {
   w.reset();
   CHECK(rt.shutdown() == 0);
 }
+
+// A stream is an EventEmitter (common/events/event_emitter.hpp):
+//   const r = new Readable({ read() {} }); const w = new Writable({ write(c, e, cb) { cb(); } });
+//   const d = new Duplex({ read() {}, write(c, e, cb) { cb(); } });
+//   for (const s of [r, w, d]) for (let i = 0; i < 11; i++) s.on('drain', () => {});
+//   console.log('sync'); try { r.emit('error', 'x') } catch (e) { console.log(e.code, e.message) }
+// node: sync, ERR_UNHANDLED_ERROR Unhandled error. ('x') -- here (undefined): the lab's
+// emit('error') carries no string; then the warnings, on nextTick:
+//   MaxListenersExceededWarning: Possible EventEmitter memory leak detected. 11 drain
+//   listeners added to [Readable]. MaxListeners is 10. Use emitter.setMaxListeners() to
+//   increase limit   (then [Writable], [Duplex])
+TEST_CASE("streams.max_listeners_warning_names_the_stream_class") {
+  Runtime rt;
+  StreamOptions ro, wo, dox, tox;
+  ro.readable = true;
+  wo.writable = true;
+  dox.readable = dox.writable = true;
+  tox.transform = true;
+  auto r = Stream::make(rt, "r", ro);
+  auto w = Stream::make(rt, "w", wo);
+  auto d = Stream::make(rt, "d", dox);
+  auto t = Stream::make(rt, "t", tox);
+  t->set_max_listeners(11);
+  std::string unhandled;
+  rt.run([&] {
+    for (const auto& s : {r, w, d, t}) {
+      for (int i = 0; i < 11; ++i)
+        s->on("drain", [](const EventArgs&) {});
+    }
+    rt.log("sync");
+    try {
+      r->emit("error");
+    } catch (const runtime::JsThrow& e) {
+      unhandled = e.error().code + " " + e.error().message;
+    }
+  });
+  auto warning = [](const std::string& cls) {
+    return "warning: MaxListenersExceededWarning: Possible EventEmitter memory leak detected. "
+           "11 drain listeners added to [" +
+           cls + "]. MaxListeners is 10. Use emitter.setMaxListeners() to increase limit";
+  };
+  CHECK(testing::log_texts(rt) == std::vector<std::string>{"sync", warning("Readable"),
+                                                           warning("Writable"), warning("Duplex")});
+  CHECK(unhandled == "ERR_UNHANDLED_ERROR Unhandled error. (undefined)");
+  for (const auto& s : {r, w, d, t})
+    s->dispose();
+  CHECK(rt.shutdown() == 0);
+}
+
+// A once('data') listener that is the only one: removed before it runs, and the flow no
+// longer counts it (data_listening), as Readable's removeListener override does.
+TEST_CASE("streams.once_listener_removes_itself_before_running") {
+  Runtime rt;
+  auto r = make_readable(rt, 16, 4, 2);
+  std::size_t during = 99;
+  rt.run([&] { r->once("data", [&](const EventArgs&) { during = r->listener_count("data"); }); });
+  CHECK(during == 0);
+  CHECK(r->listener_count("data") == 0);
+  r->dispose();
+  CHECK(rt.shutdown() == 0);
+}
