@@ -1,7 +1,9 @@
 // RAII for libuv (runtime/uv.hpp): the loop guard detects a leaked handle in every build type,
-// the normal paths leave uv_loop_close() == 0, requests of a gone owner drop their callbacks.
+// the normal paths leave uv_loop_close() == 0, requests of a gone owner drop their callbacks;
+// and the one process spawner (runtime/process.hpp, uv_spawn).
 
 #include <doctest/doctest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <thread>
 
 #include "runtime/port.hpp"
+#include "runtime/process.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/uv.hpp"
 #include "support/runtime_helpers.hpp"
@@ -151,4 +154,42 @@ TEST_CASE("uv.runtime_paths_leave_uv_loop_close_zero") {
   CHECK(port_messages == 1);
   CHECK(rt.shutdown() == 0);
   CHECK(uv::leak_count() == before);
+}
+
+TEST_CASE("process.run_captures_output_stdin_and_exit_code") {
+  process::Options o;
+  o.pipe_stdin = true;
+  o.stdin_text = "hello\n";
+  const auto r = process::run({"sh", "-c", "cat; echo oops >&2; exit 3"}, o);
+  CHECK(r.spawn_error == 0);
+  CHECK(r.out == "hello\n");
+  CHECK(r.err == "oops\n");
+  CHECK(r.exit_code == 3);
+  CHECK(r.term_signal == 0);
+  CHECK_FALSE(r.timed_out);
+}
+
+TEST_CASE("process.run_reports_a_missing_program") {
+  const auto r = process::run({"/nonexistent/nodelab-no-such-program"});
+  CHECK(r.spawn_error == UV_ENOENT);
+  CHECK(r.exit_code == -1);
+}
+
+TEST_CASE("process.run_times_out_and_sends_signals") {
+  process::Options o;
+  o.timeout = 100ms;
+  const auto slow = process::run({"sleep", "10"}, o);
+  CHECK(slow.timed_out);
+  CHECK(slow.term_signal == SIGKILL);
+  CHECK(slow.elapsed < 5s);
+
+  process::Options s;
+  s.signal = SIGTERM;
+  s.signal_after = 50ms;
+  s.timeout = 10s;
+  const auto term = process::run({"sleep", "10"}, s);
+  CHECK_FALSE(term.timed_out);
+  CHECK(term.term_signal == SIGTERM);
+  CHECK(term.exit_code == -1);
+  CHECK(term.signal_to_exit >= 0ms);
 }
