@@ -20,6 +20,7 @@
 #include "report/compare.hpp"
 #include "report/html.hpp"
 #include "report/run_report.hpp"
+#include "runtime/process.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/stop.hpp"
 #include "script/expect.hpp"
@@ -321,17 +322,22 @@ bool run_in_child(const std::string& path, const std::string& variant, const Opt
   char exe[4096];
   size_t size = sizeof exe;
   if (uv_exepath(exe, &size) != 0) return false;
-  std::string cmd =
-      fmt::format("'{}' '{}' --variant '{}' --json-brief --no-color --timeout {} --max-memory {}",
-                  std::string(exe, size), path, variant, o.timeout_s, o.max_memory_mib);
-  if (o.resolution_given) cmd += fmt::format(" --resolution {}", o.resolution_ms);
-  std::string out;
-  if (std::FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[65536];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
-      out.append(buf, n);
-    ::pclose(p);
+  std::vector<std::string> argv = {std::string(exe, size),
+                                   path,
+                                   "--variant",
+                                   variant,
+                                   "--json-brief",
+                                   "--no-color",
+                                   "--timeout",
+                                   fmt::format("{}", o.timeout_s),
+                                   "--max-memory",
+                                   fmt::format("{}", o.max_memory_mib)};
+  if (o.resolution_given) {
+    argv.insert(argv.end(), {"--resolution", fmt::format("{}", o.resolution_ms)});
   }
+  process::Options po;
+  po.err = process::Output::inherit;
+  const std::string out = process::run(argv, po).out;
   try {
     const auto j = nlohmann::json::parse(out);
     flatten(j.at("metrics"), "", row.report.metrics);

@@ -4,25 +4,22 @@ namespace nodelab::metrics {
 
 void EventLoopDelayMonitor::init(uv_loop_t* loop, std::chrono::milliseconds resolution) {
   resolution_ = resolution.count() < 1 ? std::chrono::milliseconds(1) : resolution;
-  uv_timer_init(loop, &timer_);
-  timer_.data = this;
-  uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
-  initialised_ = true;
+  timer_ = uv::Handle<uv_timer_t>::make(loop);
+  timer_->data = this;
+  timer_.unref();
 }
 
 void EventLoopDelayMonitor::start() {
   const auto r = static_cast<std::uint64_t>(resolution_.count());
-  uv_timer_start(&timer_, on_timer, r, r);
+  uv::check(uv_timer_start(timer_.get(), on_timer, r, r), "uv_timer_start");
 }
 
 void EventLoopDelayMonitor::stop() {
-  if (initialised_) uv_timer_stop(&timer_);
+  if (timer_) uv_timer_stop(timer_.get());
 }
 
 void EventLoopDelayMonitor::close() {
-  if (!initialised_) return;
-  initialised_ = false;
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  timer_.close();
 }
 
 void EventLoopDelayMonitor::on_timer(uv_timer_t* t) {

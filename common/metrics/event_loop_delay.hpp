@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "metrics/histogram.hpp"
+#include "runtime/uv.hpp"
 
 namespace nodelab::metrics {
 
@@ -26,7 +27,7 @@ class EventLoopDelayMonitor {
   void init(uv_loop_t* loop, std::chrono::milliseconds resolution);
   void start();
   void stop();
-  // uv_close()s the handle; the monitor must outlive the loop's close callbacks.
+  // uv_close()s the handle (the loop frees it).
   void close();
 
   const Histogram& histogram() const { return histogram_; }
@@ -37,8 +38,7 @@ class EventLoopDelayMonitor {
  private:
   static void on_timer(uv_timer_t* t);
 
-  uv_timer_t timer_{};
-  bool initialised_ = false;
+  uv::Handle<uv_timer_t> timer_;
   std::chrono::milliseconds resolution_{10};
   std::uint64_t prev_ns_ = 0;
   Histogram histogram_;

@@ -18,7 +18,6 @@ namespace nodelab::runtime {
 // through libuv's wq_async in the poll phase.
 
 struct Runtime::WorkReq {
-  uv_work_t req{};
   Runtime* rt = nullptr;
   WorkFn work;
   Task callback;
@@ -49,20 +48,27 @@ void Runtime::queue_threadpool(Nanos work, Task cb, Site site) {
 
 void Runtime::queue_work(WorkFn work, Task cb, Site site, const char* what) {
   if (dead_) return;
-  auto* w = new WorkReq;
-  w->req.data = w;
-  w->rt = this;
-  w->work = std::move(work);
-  w->callback = std::move(cb);
-  w->site = site;
-  w->parent = current_;
-  w->scheduled = hrtime();
-  w->job.what = what;
-  w->job.site = site;
-  w->job.queued = w->scheduled - run_start_;
-  pool_jobs_.insert(&w->job);
+  auto r = WorkRequest::make(nullptr, on_after_work);
+  WorkReq& w = r->state();
+  w.rt = this;
+  w.work = std::move(work);
+  w.callback = std::move(cb);
+  w.site = site;
+  w.parent = current_;
+  w.scheduled = hrtime();
+  w.job.what = what;
+  w.job.site = site;
+  w.job.queued = w.scheduled - run_start_;
+  pool_jobs_.insert(&w.job);
   ++in_flight_;
-  uv_queue_work(&loop_, &w->req, on_work, on_after_work);
+  const int rc = WorkRequest::submit(r, [this](uv_work_t* req) {
+    return uv_queue_work(loop_.get(), req, on_work, WorkRequest::on_done);
+  });
+  if (rc != 0) {
+    pool_jobs_.erase(&w.job);
+    --in_flight_;
+    fail_uv(rc, "uv_queue_work");
+  }
 }
 
 bool Runtime::work_abandoned() const {
@@ -74,8 +80,16 @@ std::uint32_t Runtime::pool_thread_number() {
   return t_pool_thread;
 }
 
+// A libuv call the runtime depends on failed: the process dies with libuv's error (as an
+// ErrnoException would surface in Node), never an exception through libuv's frames.
+void Runtime::fail_uv(int rc, const char* syscall) {
+  const std::string name = uv_err_name(rc);
+  die(Outcome::uncaught_exception, JsError{"Error", name, std::string(syscall) + " " + name},
+      current_, current_phase_);
+}
+
 void Runtime::on_work(uv_work_t* req) {
-  auto* w = static_cast<WorkReq*>(req->data);
+  WorkReq* w = &WorkRequest::of(req).state();
   w->job.running.store(true, std::memory_order_relaxed);
   w->thread = pool_thread_number();
   w->started = hrtime();
@@ -95,8 +109,9 @@ void Runtime::deliver_message(Site site, CallbackKind kind, Nanos posted, const 
   make_callback(kind, Phase::poll, site, kNoCallback, posted, fn);
 }
 
-void Runtime::on_after_work(uv_work_t* req, int status) {
-  std::unique_ptr<WorkReq> w(static_cast<WorkReq*>(req->data));
+// The request frees itself once this returns.
+void Runtime::on_after_work(WorkReq& req, int status) {
+  WorkReq* w = &req;
   Runtime* rt = w->rt;
   w->job.completed = true;
   rt->enter_phase(Phase::poll);
@@ -132,7 +147,6 @@ constexpr std::size_t kReadFileUnknownBufferLength = 64 * 1024;
 
 struct Runtime::ReadFileReq {
   enum class Step : std::uint8_t { open, fstat, read, close };
-  uv_work_t work{};
   Runtime* rt = nullptr;
   std::string path;
   Step step = Step::open;
@@ -157,8 +171,7 @@ struct Runtime::ReadFileReq {
 
 void Runtime::read_file(std::string path, Task cb, Site site) {
   if (dead_) return;
-  auto* r = new ReadFileReq;
-  r->work.data = r;
+  auto r = std::make_unique<ReadFileReq>();
   r->rt = this;
   r->path = std::move(path);
   r->callback = std::move(cb);
@@ -166,10 +179,10 @@ void Runtime::read_file(std::string path, Task cb, Site site) {
   r->parent = current_;
   r->scheduled = hrtime();
   ++in_flight_;
-  submit_fs_step(r);
+  submit_fs_step(std::move(r));
 }
 
-void Runtime::submit_fs_step(ReadFileReq* r) {
+void Runtime::submit_fs_step(std::unique_ptr<ReadFileReq> r) {
   static constexpr const char* kStepNames[] = {"fs open", "fs fstat", "fs read", "fs close"};
   r->queued = hrtime();
   r->job.what = kStepNames[static_cast<int>(r->step)];
@@ -177,11 +190,20 @@ void Runtime::submit_fs_step(ReadFileReq* r) {
   r->job.queued = r->queued - run_start_;
   r->job.running.store(false, std::memory_order_relaxed);
   pool_jobs_.insert(&r->job);
-  uv_queue_work(&loop_, &r->work, on_fs_work, on_fs_done);
+  ReadFileReq* raw = r.get();
+  auto step = FsStepRequest::make(nullptr, on_fs_done, std::move(r));
+  const int rc = FsStepRequest::submit(step, [this](uv_work_t* req) {
+    return uv_queue_work(loop_.get(), req, on_fs_work, FsStepRequest::on_done);
+  });
+  if (rc != 0) {
+    pool_jobs_.erase(&raw->job);
+    --in_flight_;
+    fail_uv(rc, "uv_queue_work");
+  }
 }
 
 void Runtime::on_fs_work(uv_work_t* work) {
-  auto* r = static_cast<ReadFileReq*>(work->data);
+  ReadFileReq* r = FsStepRequest::of(work).state().get();
   r->job.running.store(true, std::memory_order_relaxed);
   if (t_pool_thread == 0) t_pool_thread = ++g_pool_threads;
   r->thread = t_pool_thread;
@@ -215,8 +237,9 @@ void Runtime::on_fs_work(uv_work_t* work) {
   r->finished = hrtime();
 }
 
-void Runtime::on_fs_done(uv_work_t* work, int status) {
-  auto* r = static_cast<ReadFileReq*>(work->data);
+// The step's request frees itself (and the chain, unless it moved on) once this returns.
+void Runtime::on_fs_done(std::unique_ptr<ReadFileReq>& owned, int status) {
+  ReadFileReq* r = owned.get();
   Runtime* rt = r->rt;
   using Step = ReadFileReq::Step;
   if (status == 0 && r->step == Step::open && r->result >= 0) {
@@ -235,7 +258,6 @@ void Runtime::on_fs_done(uv_work_t* work, int status) {
       uv_fs_req_cleanup(&close_req);
     }
     --rt->in_flight_;
-    delete r;
   };
   if (status == UV_ECANCELED || !rt->keep_going()) return abandon();
 
@@ -251,7 +273,7 @@ void Runtime::on_fs_done(uv_work_t* work, int status) {
   const std::int64_t result = r->result;
   switch (r->step) {
     case Step::open:
-      if (result < 0) return rt->finish_read_file(r);
+      if (result < 0) return rt->finish_read_file(std::move(owned));
       r->step = Step::fstat;
       break;
     case Step::fstat:
@@ -271,13 +293,12 @@ void Runtime::on_fs_done(uv_work_t* work, int status) {
       if (r->pos == r->size || result == 0) r->step = Step::close;
       break;
     case Step::close:
-      return rt->finish_read_file(r);
+      return rt->finish_read_file(std::move(owned));
   }
-  rt->submit_fs_step(r);
+  rt->submit_fs_step(std::move(owned));
 }
 
-void Runtime::finish_read_file(ReadFileReq* r) {
-  std::unique_ptr<ReadFileReq> owned(r);
+void Runtime::finish_read_file(std::unique_ptr<ReadFileReq> r) {
   --in_flight_;
   read_file_latency_.record(static_cast<std::uint64_t>((hrtime() - r->scheduled).count()));
   make_callback(CallbackKind::read_file, Phase::poll, r->site, r->parent, r->scheduled,
@@ -290,7 +311,6 @@ void Runtime::finish_read_file(ReadFileReq* r) {
 // on the loop's closing handles; the callback runs in the close phase of this iteration.
 
 struct Runtime::CloseReq {
-  uv_tcp_t handle{};
   Runtime* rt = nullptr;
   Task callback;
   Site site = 0;
@@ -300,19 +320,19 @@ struct Runtime::CloseReq {
 
 void Runtime::close_handle(Task cb, Site site) {
   if (dead_) return;
-  auto* c = new CloseReq;
+  auto c = std::make_unique<CloseReq>();
   c->rt = this;
   c->callback = std::move(cb);
   c->site = site;
   c->parent = current_;
   c->scheduled = hrtime();
-  uv_tcp_init(&loop_, &c->handle);
-  c->handle.data = c;
+  auto handle = uv::Handle<uv_tcp_t>::make(loop_.get());
+  handle->data = c.release();  // freed by on_handle_closed
   ++in_flight_;
-  uv_close(reinterpret_cast<uv_handle_t*>(&c->handle), on_handle_closed);
+  handle.close(on_handle_closed);
 }
 
-void Runtime::on_handle_closed(uv_handle_t* h) {
+void Runtime::on_handle_closed(uv_tcp_t* h) {
   std::unique_ptr<CloseReq> c(static_cast<CloseReq*>(h->data));
   Runtime* rt = c->rt;
   --rt->in_flight_;

@@ -5,7 +5,7 @@
 
 namespace nodelab::runtime {
 
-struct Port::Shared {
+struct Port::Shared : std::enable_shared_from_this<Port::Shared> {
   struct Message {
     Task run;
     Nanos posted{0};
@@ -13,15 +13,16 @@ struct Port::Shared {
   std::mutex mu;
   std::vector<Message> queue;  // guarded by mu
   bool closed = false;         // guarded by mu
-  uv_async_t async{};
+  // Closed (and so never signalled again) before `closed` is read as false by anyone else;
+  // the loop frees it, so posters may outlive it.
+  uv::Handle<uv_async_t> async;
   Runtime* rt = nullptr;
   Site site = 0;
   CallbackKind kind = CallbackKind::message;
-  // The handle's owner until its close callback: posters may still hold the state.
-  std::shared_ptr<Shared> self;
 
   static void on_async(uv_async_t* a) {
-    auto* s = static_cast<Shared*>(a->data);
+    // A handler may close and drop the Port: the state lives until the batch is done.
+    const std::shared_ptr<Shared> s = static_cast<Shared*>(a->data)->shared_from_this();
     std::vector<Message> batch;
     {
       std::lock_guard lock(s->mu);
@@ -39,9 +40,8 @@ Port::Port(Runtime& rt, Site site, CallbackKind kind) : shared_(std::make_shared
   shared_->rt = &rt;
   shared_->site = site;
   shared_->kind = kind;
-  shared_->self = shared_;
-  shared_->async.data = shared_.get();
-  uv_async_init(rt.loop(), &shared_->async, Shared::on_async);
+  shared_->async = uv::Handle<uv_async_t>::make(rt.loop(), Shared::on_async);
+  shared_->async->data = shared_.get();
 }
 
 Port::~Port() {
@@ -56,15 +56,15 @@ void Port::Sender::post(Task message) const {
   std::lock_guard lock(shared_->mu);
   if (shared_->closed) return;
   shared_->queue.push_back({std::move(message), hrtime()});
-  uv_async_send(&shared_->async);
+  uv_async_send(shared_->async.get());
 }
 
 void Port::ref() {
-  if (!shared_->closed) uv_ref(reinterpret_cast<uv_handle_t*>(&shared_->async));
+  if (!shared_->closed) shared_->async.ref();
 }
 
 void Port::unref() {
-  if (!shared_->closed) uv_unref(reinterpret_cast<uv_handle_t*>(&shared_->async));
+  if (!shared_->closed) shared_->async.unref();
 }
 
 void Port::close() {
@@ -74,10 +74,7 @@ void Port::close() {
     shared_->closed = true;
     shared_->queue.clear();
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&shared_->async), [](uv_handle_t* h) {
-    auto* s = static_cast<Shared*>(h->data);
-    s->self.reset();  // may free s
-  });
+  shared_->async.close();
 }
 
 }  // namespace nodelab::runtime

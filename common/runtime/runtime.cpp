@@ -3,19 +3,11 @@
 
 #include "runtime/runtime.hpp"
 
-#include <cassert>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 
 namespace nodelab::runtime {
-
-namespace {
-template <class H>
-uv_handle_t* as_handle(H* h) {
-  return reinterpret_cast<uv_handle_t*>(h);
-}
-}  // namespace
 
 unsigned threadpool_size() {
   // libuv 1.44 src/threadpool.c init_threads(): nthreads is unsigned, so a negative value
@@ -29,42 +21,42 @@ unsigned threadpool_size() {
 
 Runtime::Runtime(RuntimeOptions options)
     : options_(std::move(options)), recorder_(options_.recorder) {
-  uv_loop_init(&loop_);
+  uv_loop_t* loop = loop_.get();
   // Node enables idle-time accounting for performance.eventLoopUtilization().
-  uv_loop_configure(&loop_, UV_METRICS_IDLE_TIME);
-  loop_.data = this;
+  uv::check(uv_loop_configure(loop, UV_METRICS_IDLE_TIME), "uv_loop_configure");
+  loop->data = this;
 
   // src/env.cc Environment::InitializeLibuv(): the timer and check handles are unref'd;
   // the check handle is always started; the idle handle starts only on demand.
-  uv_timer_init(&loop_, &timer_handle_);
-  timer_handle_.data = this;
-  uv_unref(as_handle(&timer_handle_));
-  uv_check_init(&loop_, &immediate_check_handle_);
-  immediate_check_handle_.data = this;
-  uv_unref(as_handle(&immediate_check_handle_));
-  uv_check_start(&immediate_check_handle_, on_check);
-  uv_idle_init(&loop_, &immediate_idle_handle_);
-  immediate_idle_handle_.data = this;
+  timer_handle_ = uv::Handle<uv_timer_t>::make(loop);
+  timer_handle_->data = this;
+  timer_handle_.unref();
+  immediate_check_handle_ = uv::Handle<uv_check_t>::make(loop);
+  immediate_check_handle_->data = this;
+  immediate_check_handle_.unref();
+  uv::check(uv_check_start(immediate_check_handle_.get(), on_check), "uv_check_start");
+  immediate_idle_handle_ = uv::Handle<uv_idle_t>::make(loop);
+  immediate_idle_handle_->data = this;
 
   // Ours, not Node's: an unref'd prepare handle marks each iteration (it never changes the
   // poll timeout, unlike an idle handle), and an unref'd async wakes the loop to stop.
-  uv_prepare_init(&loop_, &prepare_handle_);
-  prepare_handle_.data = this;
-  uv_unref(as_handle(&prepare_handle_));
-  uv_prepare_start(&prepare_handle_, on_prepare);
-  uv_async_init(&loop_, &stop_async_, on_stop_async);
-  stop_async_.data = this;
-  uv_unref(as_handle(&stop_async_));
-  register_stop_waker(&stop_async_);
+  prepare_handle_ = uv::Handle<uv_prepare_t>::make(loop);
+  prepare_handle_->data = this;
+  prepare_handle_.unref();
+  uv::check(uv_prepare_start(prepare_handle_.get(), on_prepare), "uv_prepare_start");
+  stop_async_ = uv::Handle<uv_async_t>::make(loop, on_stop_async);
+  stop_async_->data = this;
+  stop_async_.unref();
+  register_stop_waker(stop_async_.get());
 
-  eld_.init(&loop_, options_.eld_resolution);
+  eld_.init(loop, options_.eld_resolution);
   eld_.on_tick = [this] {
     size_t rss = 0;
     if (uv_resident_set_memory(&rss) == 0 && rss > rss_peak_) rss_peak_ = rss;
   };
 
-  uv_update_time(&loop_);
-  timer_base_ = uv_now(&loop_);
+  uv_update_time(loop);
+  timer_base_ = uv_now(loop);
   next_expiry_ = std::numeric_limits<double>::infinity();
   pool_size_ = threadpool_size();
   run_start_ = hrtime();
@@ -77,16 +69,16 @@ Runtime::~Runtime() {
 int Runtime::shutdown() {
   if (closed_) return close_result_;
   closed_ = true;
-  unregister_stop_waker(&stop_async_);
+  unregister_stop_waker(stop_async_.get());
   stopping_ = true;
   abandon_work_.store(true);
 
   eld_.close();
-  uv_close(as_handle(&timer_handle_), nullptr);
-  uv_close(as_handle(&immediate_check_handle_), nullptr);
-  uv_close(as_handle(&immediate_idle_handle_), nullptr);
-  uv_close(as_handle(&prepare_handle_), nullptr);
-  uv_close(as_handle(&stop_async_), nullptr);
+  timer_handle_.close();
+  immediate_check_handle_.close();
+  immediate_idle_handle_.close();
+  prepare_handle_.close();
+  stop_async_.close();
 
   // JS state goes; closures may own scenario state.
   timer_list_queue_.clear();
@@ -97,13 +89,10 @@ int Runtime::shutdown() {
   microtask_queue_.clear();
 
   // In-flight requests still call back; their callbacks see stopping_ and only free.
-  // Pool tasks see abandon_work_ and return at once. A uv_stop() from a death before the
-  // loop ever ran leaves stop_flag set, and uv_run then returns at once (clearing it): run
-  // until nothing is left.
-  while (uv_run(&loop_, UV_RUN_DEFAULT) != 0) {
-  }
-  close_result_ = uv_loop_close(&loop_);
-  assert(close_result_ == 0 && "a handle or request outlived the runtime");
+  // Pool tasks see abandon_work_ and return at once. The loop guard runs the loop until
+  // nothing is left and checks uv_loop_close() (in every build type): a handle still open
+  // here outlived the runtime, and is reported as a leak.
+  close_result_ = loop_.close();
   return close_result_;
 }
 
@@ -200,7 +189,7 @@ void Runtime::die(Outcome how, JsError error, CallbackId where, Phase phase) {
   result_.error = std::move(error);
   result_.where = where;
   result_.phase = phase;
-  uv_stop(&loop_);
+  uv_stop(loop_.get());
 }
 
 bool Runtime::keep_going() {
@@ -209,7 +198,7 @@ bool Runtime::keep_going() {
     stopping_ = true;
     result_.stop = r;
     result_.outcome = Outcome::stopped;
-    uv_stop(&loop_);
+    uv_stop(loop_.get());
     return false;
   }
   return true;
@@ -320,10 +309,11 @@ void Runtime::set_immediate(Task cb, Site site) {
 
 void Runtime::toggle_immediate_ref(bool ref) {
   // "Idle handle is needed only to stop the event loop from blocking in poll."
+  if (!immediate_idle_handle_) return;  // shut down
   if (ref) {
-    uv_idle_start(&immediate_idle_handle_, [](uv_idle_t*) {});
+    uv::check(uv_idle_start(immediate_idle_handle_.get(), [](uv_idle_t*) {}), "uv_idle_start");
   } else {
-    uv_idle_stop(&immediate_idle_handle_);
+    uv_idle_stop(immediate_idle_handle_.get());
   }
 }
 
@@ -388,7 +378,7 @@ RunResult Runtime::run(const Task& main_script) {
   loop_start_ = main_end_;
   if (keep_going()) {
     loop_started_ = true;
-    uv_update_time(&loop_);
+    uv_update_time(loop_.get());
     eld_.start();
     loop_start_ = hrtime();
     spin_event_loop();
@@ -408,18 +398,18 @@ void Runtime::spin_event_loop() {
   // (docs/node-semantics.md §1.5, "emulation tip").
   const bool emulate_146_final_timers = uv_version() < 0x012d00;
   for (;;) {
-    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_run(loop_.get(), UV_RUN_DEFAULT);
     if (!keep_going()) return;
-    if (emulate_146_final_timers && uv_is_active(as_handle(&timer_handle_))) {
-      uv_update_time(&loop_);
-      if (uv_timer_get_due_in(&timer_handle_) == 0) {
-        uv_timer_stop(&timer_handle_);
+    if (emulate_146_final_timers && uv_is_active(timer_handle_.handle())) {
+      uv_update_time(loop_.get());
+      if (uv_timer_get_due_in(timer_handle_.get()) == 0) {
+        uv_timer_stop(timer_handle_.get());
         run_timers();
         if (!keep_going()) return;
       }
     }
     // Node emits 'beforeExit' here; scenarios install no listener for it.
-    if (!uv_loop_alive(&loop_)) return;
+    if (!uv_loop_alive(loop_.get())) return;
   }
 }
 

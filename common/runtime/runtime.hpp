@@ -57,6 +57,7 @@
 #include "runtime/recorder.hpp"
 #include "runtime/snapshot.hpp"
 #include "runtime/stop.hpp"
+#include "runtime/uv.hpp"
 
 namespace nodelab::runtime {
 
@@ -105,7 +106,7 @@ class Runtime {
   Runtime(Runtime&&) = delete;
   Runtime& operator=(Runtime&&) = delete;
 
-  uv_loop_t* loop() { return &loop_; }
+  uv_loop_t* loop() { return loop_.get(); }
 
   // ---- the JS API; call from the main script or from a callback ----
   TimerId set_timeout(double ms, Task cb, Site site);
@@ -283,25 +284,28 @@ class Runtime {
   struct WorkReq;
   struct ReadFileReq;
   struct CloseReq;
+  using WorkRequest = uv::Req<uv_work_t, WorkReq>;
+  using FsStepRequest = uv::Req<uv_work_t, std::unique_ptr<ReadFileReq>>;  // one per step
+  void fail_uv(int rc, const char* syscall);
   static void on_work(uv_work_t* req);
-  static void on_after_work(uv_work_t* req, int status);
-  void submit_fs_step(ReadFileReq* r);
+  static void on_after_work(WorkReq& w, int status);
+  void submit_fs_step(std::unique_ptr<ReadFileReq> r);
   static void on_fs_work(uv_work_t* work);
-  static void on_fs_done(uv_work_t* work, int status);
-  static void on_handle_closed(uv_handle_t* h);
-  void finish_read_file(ReadFileReq* r);
+  static void on_fs_done(std::unique_ptr<ReadFileReq>& r, int status);
+  static void on_handle_closed(uv_tcp_t* h);
+  void finish_read_file(std::unique_ptr<ReadFileReq> r);
 
   // ---- the loop ----
   void spin_event_loop();
   static void on_stop_async(uv_async_t* a);
 
   RuntimeOptions options_;
-  uv_loop_t loop_{};
-  uv_timer_t timer_handle_{};
-  uv_check_t immediate_check_handle_{};
-  uv_idle_t immediate_idle_handle_{};
-  uv_prepare_t prepare_handle_{};
-  uv_async_t stop_async_{};
+  uv::Loop loop_;
+  uv::Handle<uv_timer_t> timer_handle_;
+  uv::Handle<uv_check_t> immediate_check_handle_;
+  uv::Handle<uv_idle_t> immediate_idle_handle_;
+  uv::Handle<uv_prepare_t> prepare_handle_;
+  uv::Handle<uv_async_t> stop_async_;
   metrics::EventLoopDelayMonitor eld_;
   bool closed_ = false;
   int close_result_ = 0;

@@ -87,7 +87,8 @@ void Runtime::collect_metrics(metrics::MetricSet& out) const {
   // since the loop started minus idle. Before the loop starts, all three are 0.
   const double idle =
       loop_started_
-          ? static_cast<double>(uv_metrics_idle_time(const_cast<uv_loop_t*>(&loop_))) / kNsPerMs
+          ? static_cast<double>(uv_metrics_idle_time(const_cast<uv_loop_t*>(loop_.get()))) /
+                kNsPerMs
           : 0.0;
   const double wall = loop_started_ ? to_ms(loop_end_ - loop_start_) : 0.0;
   const double active = std::max(0.0, wall - idle);

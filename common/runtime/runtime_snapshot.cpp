@@ -56,21 +56,21 @@ StateSnapshot Runtime::snapshot(std::size_t max_items) const {
     StateSnapshot* s;
   } walk{this, &s};
   uv_walk(
-      const_cast<uv_loop_t*>(&loop_),
+      const_cast<uv_loop_t*>(loop_.get()),
       [](uv_handle_t* h, void* arg) {
         auto* w = static_cast<Walk*>(arg);
         const Runtime* rt = w->rt;
         std::string name = uv_handle_type_name(h->type);
         const void* p = h;
-        if (p == &rt->timer_handle_) {
+        if (p == rt->timer_handle_.get()) {
           name = "uv_timer: Node's JS timers";
-        } else if (p == &rt->immediate_check_handle_) {
+        } else if (p == rt->immediate_check_handle_.get()) {
           name = "uv_check: setImmediate queue";
-        } else if (p == &rt->immediate_idle_handle_) {
+        } else if (p == rt->immediate_idle_handle_.get()) {
           name = "uv_idle: keeps poll from blocking while immediates wait";
-        } else if (p == &rt->prepare_handle_) {
+        } else if (p == rt->prepare_handle_.get()) {
           name = "uv_prepare: nodelab's iteration marker";
-        } else if (p == &rt->stop_async_) {
+        } else if (p == rt->stop_async_.get()) {
           name = "uv_async: nodelab's stop signal";
         } else if (h->type == UV_TIMER) {
           name = "uv_timer: monitorEventLoopDelay sampler";

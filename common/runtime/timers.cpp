@@ -23,8 +23,8 @@ constexpr double kTimeoutMax = 2147483647.0;  // 2^31 - 1
 
 std::int64_t Runtime::get_libuv_now() {
   // Environment::GetNow(): refreshes the loop's cached time as a side effect.
-  uv_update_time(&loop_);
-  return static_cast<std::int64_t>(uv_now(&loop_) - timer_base_);
+  uv_update_time(loop_.get());
+  return static_cast<std::int64_t>(uv_now(loop_.get()) - timer_base_);
 }
 
 double Runtime::coerce_after(double after) {
@@ -146,16 +146,17 @@ void Runtime::unenroll(Timeout* t) {
 }
 
 void Runtime::inc_ref_count() {
-  if (timer_ref_count_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&timer_handle_));
+  if (timer_ref_count_++ == 0) timer_handle_.ref();
 }
 
 void Runtime::dec_ref_count() {
-  if (--timer_ref_count_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&timer_handle_));
+  if (--timer_ref_count_ == 0) timer_handle_.unref();
 }
 
 void Runtime::schedule_timer(std::int64_t ms) {
   if (closed_) return;
-  uv_timer_start(&timer_handle_, on_run_timers, static_cast<std::uint64_t>(ms), 0);
+  uv::check(uv_timer_start(timer_handle_.get(), on_run_timers, static_cast<std::uint64_t>(ms), 0),
+            "uv_timer_start");
 }
 
 void Runtime::on_run_timers(uv_timer_t* h) {
@@ -170,18 +171,17 @@ void Runtime::run_timers() {
   // The JS return value: 0 = no timers left; > 0 = next expiry, some timer ref'd;
   // < 0 = next expiry, only unref'd timers. The handle is re-armed before the
   // InternalCallbackScope around RunTimers closes (and drains).
-  auto* h = reinterpret_cast<uv_handle_t*>(&timer_handle_);
   if (ret != 0) {
     const std::int64_t duration =
-        std::llabs(ret) - static_cast<std::int64_t>(uv_now(&loop_) - timer_base_);
+        std::llabs(ret) - static_cast<std::int64_t>(uv_now(loop_.get()) - timer_base_);
     schedule_timer(duration > 0 ? duration : 1);
     if (ret > 0) {
-      uv_ref(h);
+      timer_handle_.ref();
     } else {
-      uv_unref(h);
+      timer_handle_.unref();
     }
   } else {
-    uv_unref(h);
+    timer_handle_.unref();
   }
   callback_scope_close();
 }

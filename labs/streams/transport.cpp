@@ -17,36 +17,20 @@ JsError uv_error(const char* syscall, int status) {
 
 }  // namespace
 
-struct UvSink::Handle {
-  union {
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-  } u{};
-  Kind kind = Kind::tcp;
-  uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&u); }
-};
-
 UvSink::UvSink(runtime::Runtime& rt, Kind kind, runtime::Site site)
-    : port_(rt, site, runtime::CallbackKind::io), alive_(std::make_shared<bool>(true)) {
+    : port_(rt, site, runtime::CallbackKind::io), kind_(kind) {
   port_.unref();
-  handle_ = new Handle;
-  handle_->kind = kind;
   if (kind == Kind::tcp) {
-    uv_tcp_init(rt.loop(), &handle_->u.tcp);
+    tcp_ = uv::Handle<uv_tcp_t>::make(rt.loop());
   } else {
-    uv_pipe_init(rt.loop(), &handle_->u.pipe, 0);
+    pipe_ = uv::Handle<uv_pipe_t>::make(rt.loop(), 0);
   }
-  handle_->handle()->data = handle_;
 }
 
 UvSink::~UvSink() {
-  *alive_ = false;
+  requests_.orphan_all();
   close();
   port_.close();
-}
-
-uv_stream_t* UvSink::stream() const {
-  return reinterpret_cast<uv_stream_t*>(&handle_->u);
 }
 
 void UvSink::hold() {
@@ -58,9 +42,8 @@ void UvSink::release() {
 }
 
 void UvSink::close() {
-  if (handle_ == nullptr || closing_) return;
-  closing_ = true;
-  uv_close(handle_->handle(), [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
+  tcp_.close();
+  pipe_.close();
 }
 
 // A request's completion reaches the loop as Node's does: a poll-phase callback through
@@ -73,48 +56,36 @@ void UvSink::deliver(std::function<void()> fn) {
 }
 
 int UvSink::connect(std::uint16_t port, std::function<void(int)> on_connect) {
-  struct Req {
-    uv_connect_t req{};
-    std::function<void(int)> cb;
-    UvSink* sink = nullptr;
-    std::shared_ptr<bool> alive;
-  };
+  using Connect = uv::Req<uv_connect_t, std::function<void(int)>>;
+  if (!tcp_) return UV_EINVAL;
   sockaddr_in addr{};
-  uv_ip4_addr("127.0.0.1", port, &addr);
-  auto* r = new Req;
-  r->cb = std::move(on_connect);
-  r->sink = this;
-  r->alive = alive_;
-  r->req.data = r;
+  if (const int rc = uv_ip4_addr("127.0.0.1", port, &addr); rc != 0) return rc;
+  auto r = Connect::make(
+      &requests_,
+      [this](std::function<void(int)>& cb, int status) {
+        deliver([cb = std::move(cb), status] { cb(status); });
+      },
+      std::move(on_connect));
   hold();
-  const int rc =
-      uv_tcp_connect(&r->req, &handle_->u.tcp, reinterpret_cast<const sockaddr*>(&addr),
-                     [](uv_connect_t* req, int status) {
-                       auto* rq = static_cast<Req*>(req->data);
-                       if (*rq->alive) {
-                         rq->sink->deliver([cb = std::move(rq->cb), status] { cb(status); });
-                       }
-                       delete rq;
-                     });
-  if (rc != 0) {
-    release();
-    delete r;
-  }
+  const int rc = Connect::submit(r, [&](uv_connect_t* req) {
+    return uv_tcp_connect(req, tcp_.get(), reinterpret_cast<const sockaddr*>(&addr),
+                          Connect::on_done);
+  });
+  if (rc != 0) release();
   return rc;
 }
 
 int UvSink::open_pipe(int fd) {
-  return uv_pipe_open(&handle_->u.pipe, fd);
+  if (!pipe_) return UV_EINVAL;
+  return uv_pipe_open(pipe_.get(), fd);
 }
 
 void UvSink::write_chunks(std::span<const Chunk> chunks, Callback cb) {
-  struct WriteReq {
-    uv_write_t req{};
+  struct WriteState {
     std::vector<Chunk> chunks;  // keeps the bytes alive until libuv is done with them
     Callback cb;
-    UvSink* sink = nullptr;
-    std::shared_ptr<bool> alive;
   };
+  using Write = uv::Req<uv_write_t, WriteState>;
   if (!open()) {
     cb(JsError{"Error", "EPIPE", "write EPIPE"});
     return;
@@ -142,38 +113,32 @@ void UvSink::write_chunks(std::span<const Chunk> chunks, Callback cb) {
     return;
   }
   // What the kernel did not take: the chunks after the first `n` bytes.
-  auto* w = new WriteReq;
+  auto w = Write::make(&requests_, [this](WriteState& ws, int status) {
+    deliver([cb = std::move(ws.cb), status] {
+      cb(status == 0 ? MaybeError() : MaybeError(uv_error("write", status)));
+    });
+  });
+  WriteState& ws = w->state();
   std::size_t skip = n > 0 ? static_cast<std::size_t>(n) : 0;
   for (const Chunk& c : chunks) {
     if (skip >= c.length) {
       skip -= c.length;
       continue;
     }
-    w->chunks.push_back(c.slice(skip, c.length - skip));
+    ws.chunks.push_back(c.slice(skip, c.length - skip));
     skip = 0;
   }
-  w->cb = std::move(cb);
-  w->sink = this;
-  w->alive = alive_;
-  w->req.data = w;
-  bufs = bufs_of(w->chunks);
+  ws.cb = std::move(cb);
+  bufs = bufs_of(ws.chunks);
   ++async_writes_;
   hold();
-  const int rc =
-      uv_write(&w->req, stream(), bufs.data(), static_cast<unsigned>(bufs.size()),
-               [](uv_write_t* req, int status) {
-                 auto* wr = static_cast<WriteReq*>(req->data);
-                 if (*wr->alive) {
-                   wr->sink->deliver([cb = std::move(wr->cb), status] {
-                     cb(status == 0 ? MaybeError() : MaybeError(uv_error("write", status)));
-                   });
-                 }
-                 delete wr;
-               });
+  const int rc = Write::submit(w, [&](uv_write_t* req) {
+    return uv_write(req, stream(), bufs.data(), static_cast<unsigned>(bufs.size()), Write::on_done);
+  });
   if (rc != 0) {
     release();
-    auto failed = std::move(w->cb);
-    delete w;
+    auto failed = std::move(ws.cb);
+    w.reset();
     failed(uv_error("write", rc));
     return;
   }
@@ -190,38 +155,29 @@ void UvSink::attach(Stream& s) {
     write_chunks(chunks, std::move(cb));
   };
   s.final_impl = [this](Stream&, Callback cb) {
-    struct ShutdownReq {
-      uv_shutdown_t req{};
-      Callback cb;
-      UvSink* sink = nullptr;
-      std::shared_ptr<bool> alive;
-    };
+    using Shutdown = uv::Req<uv_shutdown_t, Callback>;
     // shutdown(2) is for sockets: a pipe's write end signals EOF when it is closed (destroy).
-    if (!open() || handle_->kind == Kind::pipe) {
+    if (!open() || kind_ == Kind::pipe) {
       cb(std::nullopt);
       return;
     }
-    auto* r = new ShutdownReq;
-    r->cb = std::move(cb);
-    r->sink = this;
-    r->alive = alive_;
-    r->req.data = r;
+    auto r = Shutdown::make(
+        &requests_,
+        [this](Callback& done, int status) {
+          deliver([done = std::move(done), status] {
+            // A peer that already left (ENOTCONN) is not the writer's failure.
+            done(status == 0 || status == UV_ENOTCONN ? MaybeError()
+                                                      : MaybeError(uv_error("shutdown", status)));
+          });
+        },
+        std::move(cb));
     hold();
-    const int rc = uv_shutdown(&r->req, stream(), [](uv_shutdown_t* req, int status) {
-      auto* rq = static_cast<ShutdownReq*>(req->data);
-      if (*rq->alive) {
-        rq->sink->deliver([cb = std::move(rq->cb), status] {
-          // A peer that already left (ENOTCONN) is not the writer's failure.
-          cb(status == 0 || status == UV_ENOTCONN ? MaybeError()
-                                                  : MaybeError(uv_error("shutdown", status)));
-        });
-      }
-      delete rq;
-    });
+    const int rc = Shutdown::submit(
+        r, [this](uv_shutdown_t* req) { return uv_shutdown(req, stream(), Shutdown::on_done); });
     if (rc != 0) {
       release();
-      auto failed = std::move(r->cb);
-      delete r;
+      auto failed = std::move(r->state());
+      r.reset();
       failed(std::nullopt);
     }
   };

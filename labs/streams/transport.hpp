@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "runtime/port.hpp"
+#include "runtime/uv.hpp"
 #include "streams/stream.hpp"
 
 namespace nodelab::streams {
@@ -42,7 +43,7 @@ class UvSink {
   // Turns `s` into the socket: its _write, _final and _destroy use this handle.
   void attach(Stream& s);
 
-  bool open() const { return handle_ != nullptr && !closing_; }
+  bool open() const { return tcp_ || pipe_; }
   void close();
   std::size_t write_queue_peak() const { return write_queue_peak_; }
   std::uint64_t sync_writes() const { return sync_writes_; }
@@ -54,19 +55,21 @@ class UvSink {
   void release();
 
  private:
-  struct Handle;
-  uv_stream_t* stream() const;
+  uv_stream_t* stream() const { return kind_ == Kind::tcp ? tcp_.stream() : pipe_.stream(); }
   void write_chunks(std::span<const Chunk> chunks, Callback cb);
   void deliver(std::function<void()> fn);  // loop thread, from a libuv request's callback
 
   runtime::Port port_;
-  Handle* handle_ = nullptr;  // freed by its close callback
-  bool closing_ = false;
+  Kind kind_;
+  uv::Handle<uv_tcp_t> tcp_;    // kind tcp, until closed
+  uv::Handle<uv_pipe_t> pipe_;  // kind pipe, until closed
   std::size_t write_queue_peak_ = 0;
   std::uint64_t sync_writes_ = 0;
   std::uint64_t async_writes_ = 0;
   int holds_ = 0;
-  std::shared_ptr<bool> alive_;  // false once destroyed: callbacks check it
+  // Connects, writes and shutdowns in flight: their callbacks are dropped once the sink is
+  // gone (the requests still complete, with UV_ECANCELED, when the handle closes).
+  uv::Requests requests_;
 };
 
 }  // namespace nodelab::streams

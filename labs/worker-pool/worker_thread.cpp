@@ -37,9 +37,8 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 WorkerThread::WorkerThread(WorkerConfig config, OnReady on_ready, OnResult on_result)
     : config_(config), on_ready_(std::move(on_ready)), on_result_(std::move(on_result)) {
   // The loop and its port exist before the thread does, so post() never races their set-up.
-  uv_loop_init(&loop_);
-  port_async_.data = this;
-  uv_async_init(&loop_, &port_async_, on_port);
+  port_async_ = uv::Handle<uv_async_t>::make(loop_.get(), on_port);
+  port_async_->data = this;
   port_open_ = true;
   thread_ = std::thread([this] { main(); });
 }
@@ -55,7 +54,7 @@ void WorkerThread::post(TaskMessage m) {
     if (!port_open_) return;  // a message to a terminated worker goes nowhere
     inbox_.push_back(m);
     // The port's message event wakes a worker waiting in its loop (atomics: 'disabled').
-    if (!config_.atomics) uv_async_send(&port_async_);
+    if (!config_.atomics) uv_async_send(port_async_.get());
   }
   if (config_.atomics) {
     // Atomics.add(requestCount, 1); Atomics.notify(requestCount, 1)
@@ -68,7 +67,7 @@ void WorkerThread::terminate() {
   if (terminate_.exchange(true)) return;
   {
     std::lock_guard lock(mu_);
-    if (port_open_) uv_async_send(&port_async_);
+    if (port_open_) uv_async_send(port_async_.get());
   }
   requests_.fetch_add(1, std::memory_order_seq_cst);
   futex_wake_one(requests_);
@@ -81,7 +80,7 @@ void WorkerThread::join() {
 void WorkerThread::on_port(uv_async_t* a) {
   auto* w = static_cast<WorkerThread*>(a->data);
   if (w->terminated()) {
-    uv_stop(&w->loop_);
+    uv_stop(w->loop_.get());
     return;
   }
   w->drain();
@@ -137,7 +136,7 @@ void WorkerThread::main() {
         drain();
       }
     } else {
-      uv_run(&loop_, UV_RUN_DEFAULT);  // until terminate() stops it
+      uv_run(loop_.get(), UV_RUN_DEFAULT);  // until terminate() stops it
     }
   }
   {
@@ -145,10 +144,8 @@ void WorkerThread::main() {
     port_open_ = false;
     inbox_.clear();
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&port_async_), nullptr);
-  while (uv_run(&loop_, UV_RUN_DEFAULT) != 0) {
-  }
-  uv_loop_close(&loop_);
+  port_async_.close();
+  loop_.close();  // runs the close callback; checks that nothing else was left open
 }
 
 }  // namespace nodelab::worker_pool

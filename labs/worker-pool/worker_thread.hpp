@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "runtime/clock.hpp"
+#include "runtime/uv.hpp"
 
 namespace nodelab::worker_pool {
 
@@ -70,10 +71,10 @@ class WorkerThread {
   OnResult on_result_;
 
   std::mutex mu_;
-  std::deque<TaskMessage> inbox_;  // guarded by mu_
-  bool port_open_ = false;         // guarded by mu_: port_async_ may be signalled
-  uv_loop_t loop_{};
-  uv_async_t port_async_{};
+  std::deque<TaskMessage> inbox_;           // guarded by mu_
+  bool port_open_ = false;                  // guarded by mu_: port_async_ may be signalled
+  uv::Loop loop_;                           // the worker's own loop (its thread closes it)
+  uv::Handle<uv_async_t> port_async_;       // guarded by mu_ while port_open_
   std::atomic<std::uint32_t> requests_{0};  // Piscina's kRequestCountField
   std::atomic<bool> terminate_{false};
   std::thread thread_;  // last: started once everything above exists

@@ -1,8 +1,6 @@
 // The Node.js twin (`--emit-node`): its shape (docs/scenario-format.md, "Exact twins and rules"),
 // and parity: real `node` running the twin prints exactly the lines run_yaml() logs.
 
-#include <sys/wait.h>
-
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -36,36 +34,8 @@ bool node_available() {
   return available;
 }
 
-struct NodeRun {
-  std::vector<std::string> lines;
-  int exit_code = -1;
-};
-
-// Runs `js` with node; stdout split into lines (console.log's trailing newline dropped).
-NodeRun run_node(const std::string& js) {
-  TempFile file(js, ".js");
-  NodeRun out;
-  const std::string cmd = "node '" + file.path() + "' 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string text;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
-    text.append(buf, n);
-  const int status = pclose(p);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) {
-      out.lines.push_back(text.substr(start));
-      break;
-    }
-    out.lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
+using testing::NodeRun;
+using testing::run_node;  // `node FILE.js`, stderr dropped
 
 // The scenario's lab lines and its twin's node lines agree, and so do the exit codes
 // (1 when the simulated process died, as Node's).

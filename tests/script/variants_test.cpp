@@ -3,8 +3,6 @@
 // of each variant, and parity: node running a variant's twin prints what the lab logs for
 // that variant. Errors are compared as the lab prints them, with the file name as "FILE".
 
-#include <sys/wait.h>
-
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -146,29 +144,8 @@ bool node_available() {
   return available;
 }
 
-struct NodeRun {
-  Lines lines;
-  int exit_code = -1;
-};
-
-// Runs `js` from a file with node (as `node FILE.js`: a program piped to node's stdin runs
-// from inside a poll callback, which changes the order of a main-module timer and
-// immediate).
-NodeRun run_node(const std::string& js) {
-  TempFile file(js, ".js");
-  NodeRun out;
-  const std::string cmd = "node '" + file.path() + "' 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string text;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
-    text.append(buf, n);
-  const int status = pclose(p);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  out.lines = split_lines(text);
-  return out;
-}
+using testing::NodeRun;
+using testing::run_node;  // `node FILE.js`, stderr dropped
 
 // For every variant of `yaml`: node on the variant's twin prints exactly the lines the lab
 // logs for that variant. Returns the lab's lines per variant.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "runtime/process.hpp"
 #include "script/interpreter.hpp"
 #include "script/scenario.hpp"
 #include "script/shared_ops.hpp"
@@ -71,6 +72,26 @@ std::string twin_of(const std::string& yaml) {
   TempFile file(yaml);
   const auto registry = event_loop::registry();
   return script::emit_twin(script::load_scenario(file.path(), registry));
+}
+
+NodeRun run_node(const std::string& js) {
+  TempFile file(js, ".js");
+  process::Options o;
+  o.err = process::Output::discard;
+  const process::Result r = process::run({"node", file.path()}, o);
+  NodeRun out;
+  out.exit_code = r.exit_code;
+  std::size_t start = 0;
+  while (start < r.out.size()) {
+    const std::size_t nl = r.out.find('\n', start);
+    if (nl == std::string::npos) {
+      out.lines.push_back(r.out.substr(start));
+      break;
+    }
+    out.lines.push_back(r.out.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
 }
 
 }  // namespace nodelab::testing

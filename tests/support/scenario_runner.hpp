@@ -44,4 +44,12 @@ std::string load_error(const std::string& yaml);
 // The Node twin of `yaml`.
 std::string twin_of(const std::string& yaml);
 
+// `node FILE.js` on `js` (as a file: a program piped to node's stdin runs from inside a poll
+// callback, which changes the order of a main-module timer and immediate), stderr dropped.
+struct NodeRun {
+  std::vector<std::string> lines;  // stdout, split into lines
+  int exit_code = -1;              // -1 when node did not start or was killed
+};
+NodeRun run_node(const std::string& js);
+
 }  // namespace nodelab::testing

@@ -1,5 +1,6 @@
 #pragma once
-// Running a child process with captured stdout/stderr, optional stdin, and a timeout.
+// Running a child process with captured stdout/stderr, optional stdin, and a timeout (on
+// nodelab::process::run, libuv's uv_spawn).
 
 #include <chrono>
 #include <string>

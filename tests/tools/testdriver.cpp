@@ -9,7 +9,6 @@
 
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "process.hpp"
+#include "runtime/process.hpp"
 
 namespace fs = std::filesystem;
 using nodelab::testing::run_process;
@@ -438,39 +438,20 @@ int cli_test(int want_exit, const std::string& needle, const std::vector<std::st
 // Starts ARGS, sends `sig` after `after_ms`, and expects `want_exit` and `needle`.
 int signal_test(int sig, int after_ms, int want_exit, const std::string& needle,
                 const std::vector<std::string>& args) {
-  const std::string out_path =
-      (fs::temp_directory_path() / fmt::format("nodelab-sig-{}", getpid())).string();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (std::freopen(out_path.c_str(), "w", stdout) == nullptr) _exit(126);
-    dup2(fileno(stdout), 2);
-    std::vector<char*> argv;
-    for (const auto& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  usleep(static_cast<useconds_t>(after_ms) * 1000);
-  const auto sent = std::chrono::steady_clock::now();
-  kill(pid, sig);
-  int status = 0;
-  for (int i = 0; i < 1000 && waitpid(pid, &status, WNOHANG) == 0; ++i)
-    usleep(10'000);
-  if (waitpid(pid, &status, WNOHANG) == 0 && !WIFEXITED(status)) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return fail("did not stop within 10 s of the signal");
-  }
-  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - sent);
-  const std::string out = read_file(out_path);
-  fs::remove(out_path);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != want_exit) {
-    return fail(fmt::format("exit status {} (want {}); output: {}", status, want_exit, out));
+  nodelab::process::Options o;
+  o.signal = sig;
+  o.signal_after = std::chrono::milliseconds(after_ms);
+  o.timeout = o.signal_after + std::chrono::seconds(10);  // then SIGKILL
+  const nodelab::process::Result r = nodelab::process::run(args, o);
+  const std::string out = r.out + r.err;
+  if (r.spawn_error != 0) return fail("could not start: " + r.err);
+  if (r.timed_out) return fail("did not stop within 10 s of the signal");
+  if (r.exit_code != want_exit) {
+    return fail(fmt::format("exit {} (signal {}; want exit {}); output: {}", r.exit_code,
+                            r.term_signal, want_exit, out));
   }
   if (out.find(needle) == std::string::npos) return fail("want '" + needle + "' in: " + out);
-  fmt::print("ok: stopped {} ms after the signal, exit {}\n", took.count(), want_exit);
+  fmt::print("ok: stopped {} ms after the signal, exit {}\n", r.signal_to_exit.count(), want_exit);
   return kPass;
 }
 

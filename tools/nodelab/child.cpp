@@ -1,14 +1,12 @@
 #include "nodelab/child.hpp"
 
-#include "all_labs.hpp"
-
-#include <sys/wait.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
+
+#include "all_labs.hpp"
+#include "runtime/process.hpp"
 
 namespace nodelab::driver {
 
@@ -29,30 +27,16 @@ std::string lab_binary(const std::string& lab) {
 }
 
 ChildResult capture(const std::vector<std::string>& argv) {
+  process::Options o;
+  o.err = process::Output::inherit;
+  const process::Result p = process::run(argv, o);
   ChildResult r;
-  int fds[2];
-  if (::pipe(fds) != 0) return r;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
+  r.out = p.out;
+  if (p.spawn_error != 0) {
+    r.exit_code = 127;  // as a failed exec
+  } else {
+    r.exit_code = p.term_signal != 0 ? 128 + p.term_signal : p.exit_code;
   }
-  ::close(fds[1]);
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) {
-    r.out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
 

@@ -5,8 +5,6 @@
 // (lib/events.js, docs/node-semantics.md §7); the scenario tests also run the twin on real node
 // when it is on PATH.
 
-#include <sys/wait.h>
-
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -138,36 +136,8 @@ bool node_available() {
   return available;
 }
 
-struct NodeRun {
-  Lines lines;
-  int exit_code = -1;
-};
-
-// Runs `js` with node (stderr dropped); stdout split into lines.
-NodeRun run_node(const std::string& js) {
-  testing::TempFile file(js, ".js");
-  NodeRun out;
-  const std::string cmd = "node '" + file.path() + "' 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string text;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
-    text.append(buf, n);
-  const int status = pclose(p);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) {
-      out.lines.push_back(text.substr(start));
-      break;
-    }
-    out.lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
+using testing::NodeRun;
+using testing::run_node;  // `node FILE.js`, stderr dropped
 
 // node prints the lab's lines for the twin of `yaml`, and exits 1 exactly when the simulated
 // process died.

@@ -4,8 +4,6 @@
 // logged line was printed by node v20.20.2 for the block's twin, and is checked against node
 // again when it is on PATH.
 
-#include <sys/wait.h>
-
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -82,29 +80,9 @@ bool node_available() {
 // lines, or nothing when node is not on PATH.
 std::optional<Lines> node_lines(const std::string& js) {
   if (!node_available()) return std::nullopt;
-  testing::TempFile file(js, ".js");
-  const std::string cmd = "node '" + file.path() + "' 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string text;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
-    text.append(buf, n);
-  const int status = pclose(p);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  Lines lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) {
-      lines.push_back(text.substr(start));
-      break;
-    }
-    lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
+  const testing::NodeRun node = testing::run_node(js);
+  CHECK(node.exit_code == 0);
+  return node.lines;
 }
 
 void check_node_agrees(const std::string& yaml, const std::string& variant, const Lines& lab) {
