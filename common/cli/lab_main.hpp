@@ -1,8 +1,9 @@
 #pragma once
 // The command line every lab shares (docs/scenario-format.md "Command line every lab accepts"):
 //
-//   lab-<id> SCENARIO.yaml|NAME [--logs-only] [--json] [--trace FILE.json] [--emit-node]
-//            [--no-color] [--list] [--timeout SECONDS] [--resolution MS]
+//   lab-<id> SCENARIO.yaml|NAME [--logs-only | --json | --json-brief | --emit-node]
+//            [--trace FILE.json] [--html FILE.html] [--variant NAME | --compare] [--step]
+//            [--timeout SECONDS] [--max-memory MIB] [--resolution MS] [--no-color] [--list]
 //
 // A lab is one folder: labs/<id>/lab.cpp defines its LabSpec (nodelab::labs::spec_<ident>()),
 // and the generic labs/main.cpp hands it to run_lab(). The `nodelab` driver, the fuzz target and
