@@ -4,7 +4,6 @@
 // tests/report/html_in_chromium.sh checks the same pages in a real browser.
 
 #include "report/html.hpp"
-#include "event-loop/ops.hpp"
 
 #include <doctest/doctest.h>
 
@@ -34,7 +33,7 @@ namespace {
 // cli/lab_main.cpp's run_scenario builds it).
 struct RealRun {
   testing::TempFile file;
-  script::OpRegistry registry = event_loop::registry();
+  script::OpRegistry registry = script::shared_registry("event-loop");
   script::Scenario scenario;
   runtime::Runtime rt;
   report::RunReport report;

@@ -1,6 +1,5 @@
 // The run report: metric formatting and {placeholder} filling, --json, and the Chrome trace.
 
-#include "event-loop/ops.hpp"
 #include "report/run_report.hpp"
 
 #include <doctest/doctest.h>
@@ -44,7 +43,7 @@ report::RunReport metrics_report() {
 // A scenario really run, with everything a RunReport points at kept alive.
 struct RealRun {
   testing::TempFile file;
-  script::OpRegistry registry = event_loop::registry();
+  script::OpRegistry registry = script::shared_registry("event-loop");
   script::Scenario scenario;
   runtime::Runtime rt;
   report::RunReport report;

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "runtime/runtime.hpp"
+#include "script/scenario.hpp"
+#include "script/twin.hpp"
 #include "support/scenario_runner.hpp"
 
 using namespace nodelab;
@@ -17,6 +19,8 @@ using nodelab::testing::TempFile;
 using nodelab::testing::twin_of;
 
 namespace {
+
+using testing::node_available;
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -27,11 +31,6 @@ std::size_t pos_of(const std::string& s, const std::string& needle) {
   const std::size_t p = s.find(needle);
   CHECK_MESSAGE(p != std::string::npos, "missing: " << needle);
   return p;
-}
-
-bool node_available() {
-  static const bool available = std::system("node --version >/dev/null 2>&1") == 0;
-  return available;
 }
 
 using testing::NodeRun;
@@ -51,30 +50,61 @@ void check_parity(const std::string& yaml) {
 
 }  // namespace
 
-TEST_CASE("twin.head_order_requires_then_warning_handler_then_helpers") {
-  const std::string twin = twin_of(R"(lab: event-loop
-main:
-  - threadpool: { ms: 1 }
-  - destroySocket: {}
-  - readFile: {}
-  - log: body
-)");
-  // fs first even though readFile is used last; then the other requires in order of first
-  // use; then the 'warning' handler; then helpers; then the main script.
+TEST_CASE("twin.head_order_requires_then_warning_handler_then_declarations_then_helpers") {
+  // What ops ask for, in any order; the head puts fs first, then events, then the other
+  // requires in order of first use; then the 'warning' handler; then the labs' declarations
+  // (in order of first use), then helpers; then the body. Each once.
+  script::Scenario s;
+  s.file = "x.yaml";
+  s.lab = "event-loop";
+  s.name = "x";
+  script::TwinWriter w;
+  w.helper("h", "const __h = 1;");
+  w.require("crypto", "const crypto = require('crypto');");
+  w.declare("bus", "const bus = new EventEmitter();");
+  w.require("net", "const net = require('net');");
+  w.require("events", "const { EventEmitter } = require('events');");
+  w.require("fs", "const fs = require('fs');");
+  w.declare("L", "const L = {};");
+  w.require("crypto", "const crypto = require('crypto');");
+  w.declare("bus", "const bus = new EventEmitter();");
+  w.helper("h", "const __h = 1;");
+  w.line("console.log(\"body\");");
+  const std::string twin = w.finish(s);
   const std::size_t fs = pos_of(twin, "const fs = require('fs');\n");
+  const std::size_t events = pos_of(twin, "const { EventEmitter } = require('events');\n");
   const std::size_t crypto = pos_of(twin, "const crypto = require('crypto');\n");
   const std::size_t net = pos_of(twin, "const net = require('net');\n");
   const std::size_t warning = pos_of(
       twin, "process.on('warning', w => console.log('warning: ' + w.name + ': ' + w.message));\n");
-  const std::size_t helper = pos_of(twin, "const __threadpool = ");
+  const std::size_t bus = pos_of(twin, "const bus = new EventEmitter();\n");
+  const std::size_t table = pos_of(twin, "const L = {};\n");
+  const std::size_t helper = pos_of(twin, "const __h = 1;");
   const std::size_t body = pos_of(twin, "console.log(\"body\");");
-  CHECK(fs < crypto);
+  CHECK(fs < events);
+  CHECK(events < crypto);
   CHECK(crypto < net);
   CHECK(net < warning);
-  CHECK(warning < helper);
+  CHECK(warning < bus);
+  CHECK(bus < table);
+  CHECK(table < helper);
   CHECK(helper < body);
-  // Each require appears once.
-  CHECK(twin.find("require('fs')", twin.find('\n', fs)) == std::string::npos);
+  for (const char* once : {"require('crypto')", "new EventEmitter()", "const __h"}) {
+    const std::size_t first = twin.find(once);
+    CHECK(twin.find(once, first + 1) == std::string::npos);
+  }
+}
+
+TEST_CASE("twin.shared_ops_require_fs_before_crypto") {
+  const std::string twin = twin_of(R"(lab: event-loop
+main:
+  - threadpool: { ms: 1 }
+  - readFile: {}
+  - log: body
+)");
+  CHECK(pos_of(twin, "const fs = require('fs');\n") <
+        pos_of(twin, "const crypto = require('crypto');\n"));
+  CHECK(pos_of(twin, "const __threadpool = ") < pos_of(twin, "console.log(\"body\");"));
 }
 
 TEST_CASE("twin.minimal_head_has_only_the_warning_handler") {
@@ -249,18 +279,6 @@ main:
   - setTimeout: { ms: 0, then: [ { log: zero } ] }
   - setTimeout: { ms: -5, then: [ { log: negative } ] }
   - block: { ms: 20 }
-)");
-  }
-  SUBCASE("inside an I/O callback: immediate, close, then timeout") {
-    check_parity(R"(lab: event-loop
-main:
-  - readFile:
-      then:
-        - destroySocket: { then: [ { log: socket close } ] }
-        - setTimeout: { then: [ { log: setTimeout 0 } ] }
-        - setImmediate: { then: [ { log: setImmediate } ] }
-        - nextTick: { then: [ { log: nextTick } ] }
-        - promise: { then: [ { log: promise } ] }
 )");
   }
   SUBCASE("overflow warning and log formats") {

@@ -12,7 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include "event-loop/ops.hpp"
 #include "metrics/metric_set.hpp"
 #include "runtime/runtime.hpp"
 #include "script/expect.hpp"
@@ -31,13 +30,15 @@ using nodelab::testing::twin_of;
 
 namespace {
 
+using testing::node_available;
+
 using Lines = std::vector<std::string>;
 
 // A scenario file loaded with one variant ("" = the params as written), kept alive with
 // its registry and file.
 struct Loaded {
   TempFile file;
-  script::OpRegistry registry = event_loop::registry();
+  script::OpRegistry registry = script::shared_registry("event-loop");
   script::Scenario s;
 
   Loaded(const std::string& yaml, const std::string& variant) : file(yaml) {
@@ -49,7 +50,7 @@ struct Loaded {
 std::string variant_error(const std::string& yaml, const std::string& variant) {
   TempFile file(yaml);
   try {
-    script::load_scenario(file.path(), event_loop::registry(), {}, variant);
+    script::load_scenario(file.path(), script::shared_registry("event-loop"), {}, variant);
   } catch (const script::ScenarioError& e) {
     std::string msg = e.what();
     if (msg.rfind(file.path(), 0) == 0) msg = "FILE" + msg.substr(file.path().size());
@@ -137,11 +138,6 @@ Lines code_lines(const std::string& twin) {
     out.push_back(line);
   }
   return out;
-}
-
-bool node_available() {
-  static const bool available = std::system("node --version >/dev/null 2>&1") == 0;
-  return available;
 }
 
 using testing::NodeRun;
@@ -503,8 +499,9 @@ TEST_CASE("variants.unknown_variant_lists_the_declared_ones") {
         "FILE: no variant 'nope': this scenario declares none");
   // As an exception, a ScenarioError (what the lab turns into exit code 2).
   TempFile file(kStrategies);
-  CHECK_THROWS_AS(script::load_scenario(file.path(), event_loop::registry(), {}, "FAST"),
-                  script::ScenarioError);
+  CHECK_THROWS_AS(
+      script::load_scenario(file.path(), script::shared_registry("event-loop"), {}, "FAST"),
+      script::ScenarioError);
   CHECK(script::variant_names(file.path()) == Lines{"fast", "slow", "plain"});
 }
 

@@ -1,9 +1,9 @@
 #include "support/scenario_runner.hpp"
-#include "event-loop/ops.hpp"
 
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -31,9 +31,14 @@ TempFile::~TempFile() {
   std::filesystem::remove(path_, ec);
 }
 
-RunOutput run_yaml(const std::string& yaml, std::chrono::milliseconds watchdog) {
+const script::OpRegistry& shared_ops() {
+  static const script::OpRegistry registry = script::shared_registry("event-loop");
+  return registry;
+}
+
+RunOutput run_yaml(const std::string& yaml, const script::OpRegistry& registry,
+                   std::chrono::milliseconds watchdog) {
   TempFile file(yaml);
-  const auto registry = event_loop::registry();
   const script::Scenario s = script::load_scenario(file.path(), registry);
   RunOutput out;
   {
@@ -55,11 +60,11 @@ RunOutput run_yaml(const std::string& yaml, std::chrono::milliseconds watchdog) 
   return out;
 }
 
-std::string load_error(const std::string& yaml) {
+std::string load_error(const std::string& yaml, const script::OpRegistry& registry,
+                       const std::string& variant) {
   TempFile file(yaml);
-  const auto registry = event_loop::registry();
   try {
-    script::load_scenario(file.path(), registry);
+    script::load_scenario(file.path(), registry, {}, variant);
   } catch (const script::ScenarioError& e) {
     std::string msg = e.what();
     if (msg.rfind(file.path(), 0) == 0) msg = "FILE" + msg.substr(file.path().size());
@@ -68,10 +73,10 @@ std::string load_error(const std::string& yaml) {
   return "";
 }
 
-std::string twin_of(const std::string& yaml) {
+std::string twin_of(const std::string& yaml, const script::OpRegistry& registry,
+                    const std::string& variant) {
   TempFile file(yaml);
-  const auto registry = event_loop::registry();
-  return script::emit_twin(script::load_scenario(file.path(), registry));
+  return script::emit_twin(script::load_scenario(file.path(), registry, {}, variant));
 }
 
 NodeRun run_node(const std::string& js) {
@@ -92,6 +97,11 @@ NodeRun run_node(const std::string& js) {
     start = nl + 1;
   }
   return out;
+}
+
+bool node_available() {
+  static const bool available = std::system("node --version >/dev/null 2>&1") == 0;
+  return available;
 }
 
 }  // namespace nodelab::testing

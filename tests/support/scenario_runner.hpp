@@ -1,6 +1,8 @@
 #pragma once
-// Test support: load and run a scenario given as YAML text, the way lab-event-loop does,
-// under a watchdog that turns a hang into a failed (stopped) run.
+// Test support: load and run a scenario given as YAML text, the way a lab does, under a
+// watchdog that turns a hang into a failed (stopped) run. Without a registry, the shared
+// runtime's ops (common/script/shared_ops.hpp) for `lab: event-loop`; a lab's own tests pass
+// its registry.
 
 #include <chrono>
 #include <string>
@@ -9,6 +11,7 @@
 #include "metrics/metric_set.hpp"
 #include "runtime/runtime.hpp"
 #include "script/expect.hpp"
+#include "script/registry.hpp"
 
 namespace nodelab::testing {
 
@@ -35,14 +38,23 @@ struct RunOutput {
   bool loop_closed_cleanly = false;  // uv_loop_close() == 0 after the run
 };
 
-// Runs `yaml` (a whole scenario file) with the event-loop lab's ops.
-RunOutput run_yaml(const std::string& yaml,
+// The shared runtime's ops, as the registry of a lab with the id "event-loop".
+const script::OpRegistry& shared_ops();
+
+// Runs `yaml` (a whole scenario file) with `registry`'s ops.
+RunOutput run_yaml(const std::string& yaml, const script::OpRegistry& registry,
                    std::chrono::milliseconds watchdog = std::chrono::seconds(30));
+inline RunOutput run_yaml(const std::string& yaml,
+                          std::chrono::milliseconds watchdog = std::chrono::seconds(30)) {
+  return run_yaml(yaml, shared_ops(), watchdog);
+}
 // Loads `yaml`; returns the error exactly as the lab prints it with the file name replaced
 // by "FILE", or "" if it loaded.
-std::string load_error(const std::string& yaml);
-// The Node twin of `yaml`.
-std::string twin_of(const std::string& yaml);
+std::string load_error(const std::string& yaml, const script::OpRegistry& registry = shared_ops(),
+                       const std::string& variant = {});
+// The Node twin of `yaml` (of its `variant`, if one is named).
+std::string twin_of(const std::string& yaml, const script::OpRegistry& registry = shared_ops(),
+                    const std::string& variant = {});
 
 // `node FILE.js` on `js` (as a file: a program piped to node's stdin runs from inside a poll
 // callback, which changes the order of a main-module timer and immediate), stderr dropped.
@@ -51,5 +63,7 @@ struct NodeRun {
   int exit_code = -1;              // -1 when node did not start or was killed
 };
 NodeRun run_node(const std::string& js);
+// Whether `node` is on PATH (parity checks report themselves skipped without it).
+bool node_available();
 
 }  // namespace nodelab::testing

@@ -41,6 +41,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using testing::node_available;
+
 // ---- the model, driven directly ----
 
 // What the emitter handed to process.emitWarning, in order.
@@ -113,27 +115,16 @@ EmitterRun run_emitter_yaml(const std::string& yaml) {
   return out;
 }
 
+const script::OpRegistry& lab_ops() {
+  static const script::OpRegistry registry = emitter::registry();
+  return registry;
+}
 // The located load error as the lab prints it, the file name replaced by FILE; "" if it loaded.
 std::string emitter_load_error(const std::string& yaml) {
-  testing::TempFile file(yaml);
-  try {
-    script::load_scenario(file.path(), emitter::registry(), {});
-  } catch (const script::ScenarioError& e) {
-    std::string msg = e.what();
-    if (msg.rfind(file.path(), 0) == 0) msg = "FILE" + msg.substr(file.path().size());
-    return msg;
-  }
-  return "";
+  return testing::load_error(yaml, lab_ops());
 }
-
 std::string emitter_twin(const std::string& yaml) {
-  testing::TempFile file(yaml);
-  return script::emit_twin(script::load_scenario(file.path(), emitter::registry(), {}));
-}
-
-bool node_available() {
-  static const bool available = std::system("node --version >/dev/null 2>&1") == 0;
-  return available;
+  return testing::twin_of(yaml, lab_ops());
 }
 
 using testing::NodeRun;

@@ -27,6 +27,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using testing::node_available;
+
 const std::string kWarning =
     "warning: MaxListenersExceededWarning: Possible EventEmitter memory leak detected. 11 change "
     "listeners added to [EventEmitter]. MaxListeners is 10. Use emitter.setMaxListeners() to "
@@ -67,13 +69,8 @@ RequestsRun run_requests(const std::string& yaml, const std::string& variant = {
 }
 
 std::string twin_of(const std::string& yaml, const std::string& variant = {}) {
-  testing::TempFile file(yaml);
-  return script::emit_twin(script::load_scenario(file.path(), emitter::registry(), {}, variant));
-}
-
-bool node_available() {
-  static const bool available = std::system("node --version >/dev/null 2>&1") == 0;
-  return available;
+  static const script::OpRegistry registry = emitter::registry();
+  return testing::twin_of(yaml, registry, variant);
 }
 
 // `node` on `js` (stderr, where node prints its own copy of the warning, dropped): the stdout
