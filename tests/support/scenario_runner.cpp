@@ -37,18 +37,19 @@ const script::OpRegistry& shared_ops() {
 }
 
 RunOutput run_yaml(const std::string& yaml, const script::OpRegistry& registry,
-                   std::chrono::milliseconds watchdog) {
+                   const RunOptions& options) {
   TempFile file(yaml);
-  const script::Scenario s = script::load_scenario(file.path(), registry);
+  const script::Scenario s = script::load_scenario(file.path(), registry, {}, options.variant);
   RunOutput out;
   {
     runtime::Runtime rt;
     script::Interpreter interp(s, rt);
     {
-      runtime::Watchdog wd(watchdog);
+      runtime::Watchdog wd(options.watchdog);
       out.result = interp.run();
     }
     rt.collect_metrics(out.metrics);
+    if (options.inspect) options.inspect(interp, rt, out);
     out.logged = script::logged_lines(rt.recorder());
     for (const auto& l : out.logged)
       out.lines.push_back(l.text);

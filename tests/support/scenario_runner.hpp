@@ -5,6 +5,7 @@
 // its registry.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,10 @@
 #include "runtime/runtime.hpp"
 #include "script/expect.hpp"
 #include "script/registry.hpp"
+
+namespace nodelab::script {
+class Interpreter;
+}
 
 namespace nodelab::testing {
 
@@ -41,12 +46,22 @@ struct RunOutput {
 // The shared runtime's ops, as the registry of a lab with the id "event-loop".
 const script::OpRegistry& shared_ops();
 
+struct RunOptions {
+  std::string variant;  // "" = the params as written
+  std::chrono::milliseconds watchdog = std::chrono::seconds(30);
+  // Called after the run, before the loop closes: a lab's own figures (its interpreter
+  // extension's metrics, the recorder's counters).
+  std::function<void(script::Interpreter&, runtime::Runtime&, RunOutput&)> inspect;
+};
+
 // Runs `yaml` (a whole scenario file) with `registry`'s ops.
 RunOutput run_yaml(const std::string& yaml, const script::OpRegistry& registry,
-                   std::chrono::milliseconds watchdog = std::chrono::seconds(30));
+                   const RunOptions& options = {});
 inline RunOutput run_yaml(const std::string& yaml,
                           std::chrono::milliseconds watchdog = std::chrono::seconds(30)) {
-  return run_yaml(yaml, shared_ops(), watchdog);
+  RunOptions o;
+  o.watchdog = watchdog;
+  return run_yaml(yaml, shared_ops(), o);
 }
 // Loads `yaml`; returns the error exactly as the lab prints it with the file name replaced
 // by "FILE", or "" if it loaded.

@@ -85,39 +85,21 @@ std::string leak_warning(int n, const std::string& event, const std::string& max
 
 // ---- scenarios, run with the emitter lab's registry ----
 
-struct EmitterRun {
-  runtime::RunResult result;
-  Lines lines;  // stdout lines, as --logs-only prints them
-  std::vector<script::LoggedLine> logged;
-  metrics::MetricSet metrics;
-};
-
-EmitterRun run_emitter_yaml(const std::string& yaml) {
-  testing::TempFile file(yaml);
-  const script::Scenario s = script::load_scenario(file.path(), emitter::registry(), {});
-  EmitterRun out;
-  {
-    runtime::Runtime rt;
-    {
-      script::Interpreter interp(s, rt);
-      {
-        runtime::Watchdog wd(30s);
-        out.result = interp.run();
-      }
-      interp.extension<emitter::World>().collect(out.metrics);
-      out.logged = script::logged_lines(rt.recorder());
-      for (const auto& l : out.logged)
-        out.lines.push_back(l.text);
-    }
-    CHECK(rt.shutdown() == 0);
-  }
-  runtime::clear_stop();
-  return out;
-}
-
 const script::OpRegistry& lab_ops() {
   static const script::OpRegistry registry = emitter::registry();
   return registry;
+}
+
+// A scenario run with the emitter lab's ops, its figures collected as the lab collects them.
+using EmitterRun = testing::RunOutput;
+EmitterRun run_emitter_yaml(const std::string& yaml) {
+  testing::RunOptions o;
+  o.inspect = [](script::Interpreter& interp, runtime::Runtime&, testing::RunOutput& out) {
+    interp.extension<emitter::World>().collect(out.metrics);
+  };
+  const EmitterRun run = testing::run_yaml(yaml, lab_ops(), o);
+  CHECK(run.loop_closed_cleanly);
+  return run;
 }
 // The located load error as the lab prints it, the file name replaced by FILE; "" if it loaded.
 std::string emitter_load_error(const std::string& yaml) {

@@ -43,28 +43,22 @@ struct RequestsRun {
 };
 
 RequestsRun run_requests(const std::string& yaml, const std::string& variant = {}) {
-  testing::TempFile file(yaml);
-  const script::Scenario s = script::load_scenario(file.path(), emitter::registry(), {}, variant);
+  static const script::OpRegistry registry = emitter::registry();
   RequestsRun out;
-  {
-    runtime::Runtime rt;
-    {
-      script::Interpreter interp(s, rt);
-      {
-        runtime::Watchdog wd(60s);
-        out.result = interp.run();
-      }
-      interp.extension<emitter::World>().collect(out.metrics);
-      for (const auto& l : script::logged_lines(rt.recorder()))
-        out.lines.push_back(l.text);
-      for (const auto& c : rt.recorder().counters()) {
-        if (c.name == "listenerCount") out.listener_counts.push_back(c.value);
-        if (c.name == "retainedBytes") out.retained_bytes.push_back(c.value);
-      }
+  testing::RunOptions o;
+  o.variant = variant;
+  o.watchdog = 60s;
+  o.inspect = [&out](script::Interpreter& interp, runtime::Runtime& rt, testing::RunOutput&) {
+    interp.extension<emitter::World>().collect(out.metrics);
+    for (const auto& c : rt.recorder().counters()) {
+      if (c.name == "listenerCount") out.listener_counts.push_back(c.value);
+      if (c.name == "retainedBytes") out.retained_bytes.push_back(c.value);
     }
-    CHECK(rt.shutdown() == 0);
-  }
-  runtime::clear_stop();
+  };
+  const testing::RunOutput run = testing::run_yaml(yaml, registry, o);
+  CHECK(run.loop_closed_cleanly);
+  out.result = run.result;
+  out.lines = run.lines;
   return out;
 }
 
