@@ -1,7 +1,6 @@
 #include "script/expect.hpp"
 
 #include <cmath>
-#include <cstdlib>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -47,26 +46,14 @@ std::string first_difference(const std::vector<std::string>& want,
                      got[want.size()]);
 }
 
-// NODELAB_TIME_SCALE (a number >= 1; the sanitizer test presets set it): an upper bound on a
-// duration (`lt`/`lte` on a metric ending in `_ms`) is multiplied by it, because a sanitizer
-// slows the lab, not the clock. Lower bounds and ratios are never scaled.
-double time_scale() {
-  static const double scale = [] {
-    const char* env = std::getenv("NODELAB_TIME_SCALE");
-    if (env == nullptr) return 1.0;
-    char* end = nullptr;
-    const double v = std::strtod(env, &end);
-    return end != env && *end == '\0' && v >= 1 && v <= 1000 ? v : 1.0;
-  }();
-  return scale;
-}
-
 bool scaled(const MetricBound& b) {
   const bool upper = b.op == "lt" || b.op == "lte";
   const std::string_view suffix = "_ms";
   return upper && b.path.size() > suffix.size() &&
          b.path.compare(b.path.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
+
+double g_time_scale = 1.0;
 
 bool holds(double v, const std::string& op, double bound) {
   if (op == "lt") return v < bound;
@@ -85,6 +72,13 @@ std::string_view op_symbol(const std::string& op) {
 }
 
 }  // namespace
+
+void set_time_scale(double scale) {
+  g_time_scale = scale;
+}
+double time_scale() {
+  return g_time_scale;
+}
 
 std::vector<ExpectResult> check_expectations(const Expect& e, const runtime::Recorder& rec,
                                              const metrics::MetricSet& metrics) {

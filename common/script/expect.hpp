@@ -25,6 +25,12 @@ struct ExpectResult {
   std::string detail;  // what was measured / how it differed
 };
 
+// An upper bound on a duration (`lt`/`lte` on a metric ending in `_ms`) is multiplied by this
+// (default 1; the labs set it from NODELAB_TIME_SCALE): a sanitizer slows the lab, not the
+// clock. Lower bounds and ratios are never scaled.
+void set_time_scale(double scale);
+double time_scale();
+
 std::vector<ExpectResult> check_expectations(const Expect& e, const runtime::Recorder& rec,
                                              const metrics::MetricSet& metrics);
 

@@ -127,7 +127,7 @@ JsError error_to_throw(const EventArgs& a) {
 }
 
 namespace {
-ListenerId listener(std::function<void(const EventArgs&)> fn) {
+events::ListenerRef<EventArgs> listener(std::function<void(const EventArgs&)> fn) {
   return std::make_shared<events::Listener<EventArgs>>(events::Listener<EventArgs>{std::move(fn)});
 }
 }  // namespace
@@ -135,7 +135,7 @@ ListenerId listener(std::function<void(const EventArgs&)> fn) {
 // Readable.prototype.on: a 'data' listener starts the flow (unless paused), a 'readable'
 // listener takes over from it.
 ListenerId Stream::on(std::string_view event, std::function<void(const EventArgs&)> fn) {
-  ListenerId l = listener(std::move(fn));
+  const auto l = listener(std::move(fn));
   emitter_.on(event, l);
   if (r_ && event == "data") on_data_listener_added();
   if (r_ && event == "readable" && !r_->end_emitted && !r_->readable_listening) {
@@ -147,22 +147,22 @@ ListenerId Stream::on(std::string_view event, std::function<void(const EventArgs
       next_tick([](Stream& s) { s.read(0); });
     }
   }
-  return l;
+  return ListenerId(l);
 }
 
 ListenerId Stream::once(std::string_view event, std::function<void(const EventArgs&)> fn) {
   // EventEmitter.prototype.once goes through this.on: a once('data') starts the flow too.
-  ListenerId l = listener(std::move(fn));
+  const auto l = listener(std::move(fn));
   emitter_.once(event, l);
   if (r_ && event == "data") on_data_listener_added();
-  return l;
+  return ListenerId(l);
 }
 
 ListenerId Stream::prepend_listener(std::string_view event,
                                     std::function<void(const EventArgs&)> fn) {
-  ListenerId l = listener(std::move(fn));
+  const auto l = listener(std::move(fn));
   emitter_.prepend_listener(event, l);
-  return l;
+  return ListenerId(l);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -106,7 +106,20 @@ struct EventArgs {
 JsError error_to_throw(const EventArgs& a);
 
 // A listener; on() returns it, and removeListener takes it back (its identity is its address).
-using ListenerId = events::ListenerRef<EventArgs>;
+// What on(), once() and prependListener() return and removeListener() takes: which listener,
+// not ownership of it (the emitter owns it). A pipe keeps the ids of its listeners in a state
+// those same listeners capture; an owning id there would be a cycle that nothing frees.
+class ListenerId {
+ public:
+  ListenerId() = default;
+  explicit ListenerId(const events::ListenerRef<EventArgs>& fn) : fn_(fn), set_(true) {}
+  explicit operator bool() const { return set_; }  // one was added (it may be removed since)
+  events::ListenerRef<EventArgs> lock() const { return fn_.lock(); }
+
+ private:
+  std::weak_ptr<events::Listener<EventArgs>> fn_;
+  bool set_ = false;
+};
 using StreamEmitter = events::EventEmitter<EventArgs>;
 
 struct StreamOptions {
@@ -170,8 +183,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
   ListenerId on(std::string_view event, std::function<void(const EventArgs&)> fn);
   ListenerId once(std::string_view event, std::function<void(const EventArgs&)> fn);
   ListenerId prepend_listener(std::string_view event, std::function<void(const EventArgs&)> fn);
-  void remove_listener(std::string_view event, const ListenerId& fn) {
-    emitter_.remove_listener(event, fn);
+  void remove_listener(std::string_view event, const ListenerId& id) {
+    // A listener already removed (and freed) is not in the array: nothing to do, as in Node.
+    if (const auto fn = id.lock()) emitter_.remove_listener(event, fn);
   }
   bool emit(std::string_view event, const EventArgs& args = {}) {
     return emitter_.emit(event, args);

@@ -193,6 +193,29 @@ TEST_CASE("expect.metric_bounds") {
   CHECK(r[0].detail == "measured 10");
 }
 
+TEST_CASE("expect.time_scale_multiplies_upper_bounds_on_durations_only") {
+  const Run run = three_lines();
+  metrics::MetricSet m;
+  m.set("timerDrift.max_ms", 50.0);
+  m.set("eventLoopUtilization.utilization", 0.5);
+  Expect e;
+  e.metrics = {MetricBound{"timerDrift.max_ms", "lt", 10, 1},
+               MetricBound{"timerDrift.max_ms", "gte", 40, 2},
+               MetricBound{"eventLoopUtilization.utilization", "lt", 0.1, 3}};
+  script::set_time_scale(10);
+  const auto r = check(e, run, m);
+  script::set_time_scale(1);
+  REQUIRE(r.size() == 3);
+  // 50 < 10 x 10, and the printed bound says so; the lower bound and the ratio stay as written.
+  CHECK(r[0].ok);
+  CHECK(r[0].what == "timerDrift.max_ms < 100 (10 x NODELAB_TIME_SCALE 10)");
+  CHECK(r[1].ok);
+  CHECK(r[1].what == "timerDrift.max_ms >= 40");
+  CHECK_FALSE(r[2].ok);
+  CHECK(r[2].what == "eventLoopUtilization.utilization < 0.1");
+  CHECK(check(e, run, m)[0].what == "timerDrift.max_ms < 10");
+}
+
 TEST_CASE("expect.measured_value_is_rounded_in_the_detail") {
   const Run run = three_lines();
   metrics::MetricSet m;
