@@ -146,9 +146,11 @@ TEST_CASE("streams.flow_tcp_socket_flushes_what_waits_behind_a_write_with_writev
   // A peer slower than the producer: the kernel's buffers fill, a write goes to libuv's queue,
   // and the 4 KiB chunks written meanwhile (up to the 16 KiB mark) wait in the socket's
   // Writable. When the write completes, net.Socket's _writev takes them all in one writev(2).
+  // The peer reads 16 MiB/s, slower than the producer even under ASan or TSan (at 64 MiB/s an
+  // ASan build never filled the kernel's buffers: no write ever waited).
   const FlowRun r = run_flow(
       "  transport: tcp\n  mode: honor\n  bytes: 16777216\n  chunk: 4096\n"
-      "  highWaterMark: 16384\n  transforms: [ {} ]\n  peer_rate: 67108864\n");
+      "  highWaterMark: 16384\n  transforms: [ {} ]\n  peer_rate: 16777216\n");
   CHECK(r.outcome == runtime::Outcome::completed);
   CHECK(r.get("flow.peerBytes") == 16777216);
   CHECK(r.get("sink.writevCalls") >= 1);
