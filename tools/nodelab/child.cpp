@@ -10,11 +10,11 @@
 
 namespace nodelab::driver {
 
-std::vector<std::string> labs() {
-  std::vector<std::string> out;
+std::string unknown_lab(const std::string& id) {
+  std::string known;
   for (const auto& lab : labs::all())
-    out.push_back(lab.id);
-  return out;
+    known += (known.empty() ? "" : ", ") + lab.id;
+  return "no lab '" + id + "' (labs: " + known + ")";
 }
 
 std::string lab_binary(const std::string& lab) {

@@ -8,7 +8,8 @@
 
 namespace nodelab::driver {
 
-std::vector<std::string> labs();                 // the labs this build has, in order
+// "no lab 'ID' (labs: event-loop, emitter, ...)": the labs this build has, in order.
+std::string unknown_lab(const std::string& id);
 std::string lab_binary(const std::string& lab);  // <dir of nodelab>/lab-<lab>, or ""
 
 struct ChildResult {

@@ -11,7 +11,6 @@
 #include <random>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "all_labs.hpp"
 #include "cli/lab_main.hpp"
@@ -112,7 +111,7 @@ int drill(const DrillOptions& o, std::istream& in, const report::Style& st) {
   for (const auto& id : o.labs) {
     const cli::LabSpec* lab = labs::find(id);
     if (lab == nullptr) {
-      fmt::print(stderr, "nodelab drill: no lab '{}' (labs: {})\n", id, fmt::join(labs(), ", "));
+      fmt::print(stderr, "nodelab drill: {}\n", unknown_lab(id));
       return 2;
     }
     if (!lab->drill) {

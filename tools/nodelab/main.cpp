@@ -10,7 +10,6 @@
 #include <iostream>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "all_labs.hpp"
@@ -76,7 +75,7 @@ int main(int argc, char** argv) {
 
   if (*list) {
     if (!list_lab.empty() && nodelab::labs::find(list_lab) == nullptr) {
-      fmt::print(stderr, "nodelab: no lab '{}' (labs: {})\n", list_lab, fmt::join(labs(), ", "));
+      fmt::print(stderr, "nodelab: {}\n", unknown_lab(list_lab));
       return 2;
     }
     if (list_markdown) {
@@ -88,7 +87,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     int rc = 0;
-    for (const auto& lab : labs()) {
+    for (const auto& spec : nodelab::labs::all()) {
+      const std::string& lab = spec.id;
       if (!list_lab.empty() && lab != list_lab) continue;
       const std::string bin = lab_binary(lab);
       if (bin.empty()) continue;
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   if (*run) {
     const std::string bin = lab_binary(run_lab);
     if (bin.empty()) {
-      fmt::print(stderr, "nodelab: no lab '{}' (labs: {})\n", run_lab, fmt::join(labs(), ", "));
+      fmt::print(stderr, "nodelab: {}\n", unknown_lab(run_lab));
       return 2;
     }
     std::vector<std::string> args{bin};
