@@ -194,7 +194,8 @@ report::RunReport run_scenario(const LabSpec& spec, const script::OpRegistry& re
   }
   rt.collect_metrics(r.metrics);
   if (spec.collect_metrics) spec.collect_metrics(interp, r.metrics);
-  r.diagnosis = report::diagnose(r.metrics);
+  r.timing_verdicts = !o.step;  // the pauses at each screen are not the program's time
+  r.diagnosis = report::diagnose(r.metrics, spec.diagnose, r.timing_verdicts);
   bool expectations_ok = true;
   if (r.result.outcome != runtime::Outcome::stopped) {
     r.expectations = script::check_expectations(s.expect, rt.recorder(), r.metrics);
@@ -349,7 +350,12 @@ bool run_in_child(const std::string& path, const std::string& variant, const Opt
     row.report.expectations_checked = j.at("expect").at("checked").get<bool>();
     row.report.exit_code = j.at("outcome").at("exit_code").get<int>();
     row.outcome_summary = j.at("outcome").at("summary").get<std::string>();
-    row.report.diagnosis = report::diagnose(row.report.metrics);
+    // The child's verdicts, as it gave them (its lab's and the loop's).
+    for (const auto& f : j.at("diagnosis")) {
+      row.report.diagnosis.push_back({f.at("verdict").get<std::string>(),
+                                      f.at("evidence").get<std::string>(),
+                                      f.at("mitigation").get<std::string>()});
+    }
     return true;
   } catch (const std::exception&) {
     return false;

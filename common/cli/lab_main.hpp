@@ -16,6 +16,7 @@
 
 #include "metrics/metric_set.hpp"
 #include "report/compare_column.hpp"
+#include "report/diagnosis.hpp"
 #include "script/registry.hpp"
 
 namespace nodelab::script {
@@ -62,6 +63,9 @@ struct LabSpec {
   // Whether `nodelab drill` may ask this lab's scenarios (those with a fixed `expect.order` of
   // 2 to 12 lines and no lab blocks); a lab whose order depends on a peer or a server says no.
   bool drill = true;
+  // The lab's own verdicts (a leak, unbounded buffering, an overloaded pool), printed before
+  // the loop's; each documents its thresholds in the lab's README.
+  report::LabDiagnosis diagnose;
 };
 
 int run_lab(const LabSpec& spec, int argc, char** argv);

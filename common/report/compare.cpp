@@ -28,6 +28,17 @@ std::string compare_value(const Comparison& c, const std::string& p) {
   return "n/a";
 }
 
+std::string compare_answer_text(const Comparison& c, const script::AnswerPart& part) {
+  auto number = [&](const std::string& p) -> std::optional<double> {
+    for (const auto& v : c.variants) {
+      if (p.rfind(v.name + ".", 0) == 0) return v.report->metrics.get(p.substr(v.name.size() + 1));
+    }
+    return std::nullopt;
+  };
+  return render_answer(part.compare, number,
+                       [&](const std::string& p) { return compare_value(c, p); });
+}
+
 nlohmann::json compare_json(const Comparison& c) {
   const auto& base = *c.scenario;
   const std::vector<CompareColumn> columns = measured_columns(c);
@@ -65,51 +76,136 @@ nlohmann::json compare_json(const Comparison& c) {
                              {"exit_code", r.exit_code}});
   }
   nlohmann::json answer = nlohmann::json::object();
-  auto value_of = [&](const std::string& p) { return compare_value(c, p); };
   for (const auto& part : base.answer)
-    answer[part.key] = fill_placeholders(part.text, value_of);
+    answer[part.key] = compare_answer_text(c, part);
   j["answer"] = answer;
   j["exit_code"] = c.exit_code;
   return j;
 }
 
+namespace {
+
+// Right-aligned to `w` columns (fmt counts bytes; "µs" and "✓" are wider in bytes).
+std::string pad_left(const std::string& text, std::size_t w) {
+  const std::size_t n = display_width(text);
+  return std::string(w > n ? w - n : 0, ' ') + text;
+}
+std::string pad_right(const std::string& text, std::size_t w) {
+  const std::size_t n = display_width(text);
+  return text + std::string(w > n ? w - n : 0, ' ');
+}
+
+bool all_ok(const RunReport& r) {
+  bool ok = r.expectations_checked;
+  for (const auto& e : r.expectations)
+    ok = ok && e.ok;
+  return ok;
+}
+
+std::string verdicts(const RunReport& r) {
+  std::string verdict = r.diagnosis.empty() ? "ok" : r.diagnosis.front().verdict;
+  for (std::size_t i = 1; i < r.diagnosis.size(); ++i)
+    verdict += "; " + r.diagnosis[i].verdict;
+  return verdict;
+}
+
+}  // namespace
+
 void print_compare(std::FILE* out, const Comparison& c, const Style& st) {
   const auto& base = *c.scenario;
   const std::vector<CompareColumn> columns = measured_columns(c);
+  const auto width = static_cast<std::size_t>(terminal_width(out));
   fmt::print(out, "{}\n",
              st.bold(fmt::format("lab-{} · {} · --compare ({} variants)", c.lab_id, base.name,
                                  c.variants.size())));
-  if (!base.title.empty()) fmt::print(out, "{}\n", base.title);
+  if (!base.title.empty()) fmt::print(out, "{}\n", wrap_text(base.title, width, 0));
   fmt::print(out, "\n");
-  // Each column: a header (with its unit) and a metric path.
-  std::string header = fmt::format("  {:<14}", "variant");
-  std::string units = fmt::format("  {:<14}", "");
+
+  // Each cell, and each column as wide as its widest entry plus a space between columns.
+  std::size_t name_w = 7;  // "variant"
+  for (const auto& v : c.variants)
+    name_w = std::max(name_w, display_width(v.name));
+  std::vector<std::vector<std::string>> cells(c.variants.size());
+  std::vector<std::size_t> col_w;
   for (const auto& col : columns) {
-    const auto width = std::max<std::size_t>(8, col.header.size()) + 1;
-    header += fmt::format("{:>{}}", col.header, width);
-    units += fmt::format("{:>{}}", col.unit, width);
-  }
-  fmt::print(out, "{}\n", st.bold(header + "  expect  verdict"));
-  fmt::print(out, "{}\n", units);
-  for (const auto& v : c.variants) {
-    const auto& r = *v.report;
-    bool ok = r.expectations_checked;
-    for (const auto& e : r.expectations)
-      ok = ok && e.ok;
-    std::string verdict = r.diagnosis.empty() ? "ok" : r.diagnosis.front().verdict;
-    for (std::size_t i = 1; i < r.diagnosis.size(); ++i)
-      verdict += "; " + r.diagnosis[i].verdict;
-    std::string line = fmt::format("  {:<14}", v.name);
-    for (const auto& col : columns) {
-      const auto width = std::max<std::size_t>(8, col.header.size()) + 1;
-      line += fmt::format("{:>{}}", format_metric(r, col.path), width);
+    std::size_t w = std::max(display_width(col.header), display_width(col.unit));
+    for (std::size_t i = 0; i < c.variants.size(); ++i) {
+      // A figure a variant did not measure (no emit, no warning) is a dash, not "n/a".
+      const RunReport& r = *c.variants[i].report;
+      cells[i].push_back(r.metrics.get(col.path) ? format_metric(r, col.path) : "–");
+      w = std::max(w, display_width(cells[i].back()));
     }
-    fmt::print(out, "{}  {}  {}\n", line, ok ? st.good("✓     ") : st.bad("✗     "),
-               r.diagnosis.empty() ? st.good(verdict) : st.warn(verdict));
+    col_w.push_back(w + 2);
+  }
+  std::size_t numbers_w = 2 + name_w;
+  for (const auto w : col_w)
+    numbers_w += w;
+  constexpr std::size_t kExpectW = 8;  // "  expect"
+  constexpr std::size_t kMinVerdictW = 30;
+
+  if (numbers_w + kExpectW + 2 + kMinVerdictW <= width) {
+    // One row per variant; the verdicts wrap in the room left at the right.
+    const std::size_t verdict_at = numbers_w + kExpectW + 2;
+    std::string header = "  " + pad_right("variant", name_w);
+    std::string units = "  " + std::string(name_w, ' ');
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+      header += pad_left(columns[k].header, col_w[k]);
+      units += pad_left(columns[k].unit, col_w[k]);
+    }
+    fmt::print(out, "{}\n", st.bold(header + "  expect  verdict"));
+    fmt::print(out, "{}\n", units);
+    for (std::size_t i = 0; i < c.variants.size(); ++i) {
+      const auto& r = *c.variants[i].report;
+      std::string line = "  " + pad_right(c.variants[i].name, name_w);
+      for (std::size_t k = 0; k < columns.size(); ++k)
+        line += pad_left(cells[i][k], col_w[k]);
+      const std::string verdict = wrap_text(verdicts(r), width - verdict_at, verdict_at);
+      fmt::print(out, "{}  {}  {}\n", line, all_ok(r) ? st.good("✓     ") : st.bad("✗     "),
+                 r.diagnosis.empty() ? st.good(verdict) : st.warn(verdict));
+    }
+  } else {
+    // Too many figures for one row per variant: one row per figure, a column per variant.
+    std::size_t label_w = 6;  // "figure"
+    for (const auto& col : columns) {
+      label_w = std::max(label_w, display_width(col.header) +
+                                      (col.unit.empty() ? 0 : display_width(col.unit) + 3));
+    }
+    std::vector<std::size_t> var_w;
+    for (std::size_t i = 0; i < c.variants.size(); ++i) {
+      std::size_t w = std::max<std::size_t>(display_width(c.variants[i].name), 6);
+      for (const auto& cell : cells[i])
+        w = std::max(w, display_width(cell));
+      var_w.push_back(w + 2);
+    }
+    std::string header = "  " + pad_right("figure", label_w);
+    for (std::size_t i = 0; i < c.variants.size(); ++i)
+      header += pad_left(c.variants[i].name, var_w[i]);
+    fmt::print(out, "{}\n", st.bold(header));
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+      const auto& col = columns[k];
+      std::string line =
+          "  " + pad_right(col.unit.empty() ? col.header : col.header + " (" + col.unit + ")",
+                           label_w);
+      for (std::size_t i = 0; i < c.variants.size(); ++i)
+        line += pad_left(cells[i][k], var_w[i]);
+      fmt::print(out, "{}\n", line);
+    }
+    std::string expect = "  " + pad_right("expect", label_w);
+    for (std::size_t i = 0; i < c.variants.size(); ++i)
+      expect += pad_left(all_ok(*c.variants[i].report) ? "✓" : "✗", var_w[i]);
+    fmt::print(out, "{}\n\n{}\n", expect, st.bold("  verdicts"));
+    for (const auto& v : c.variants) {
+      const std::string verdict = wrap_text(verdicts(*v.report), width - name_w - 5, name_w + 5);
+      fmt::print(out, "  {}   {}\n", pad_right(v.name, name_w),
+                 v.report->diagnosis.empty() ? st.good(verdict) : st.warn(verdict));
+    }
   }
   fmt::print(out, "\n");
   for (const auto& v : c.variants) {
-    if (!v.title.empty()) fmt::print(out, "  {:<14} {}\n", v.name, v.title);
+    if (!v.title.empty()) {
+      fmt::print(out, "  {} {}\n", pad_right(v.name, 14),
+                 wrap_text(v.title, width > 19 ? width - 19 : 40, 19));
+    }
   }
   bool any_failed = false;
   for (const auto& v : c.variants) {
@@ -117,7 +213,8 @@ void print_compare(std::FILE* out, const Comparison& c, const Style& st) {
       if (!e.ok) {
         if (!any_failed) fmt::print(out, "\n{}\n", st.bold("failed expectations"));
         any_failed = true;
-        fmt::print(out, "  {} {}: {} — {}\n", st.bad("✗"), v.name, e.what, e.detail);
+        fmt::print(out, "  {} {}\n", st.bad("✗"),
+                   wrap_text(fmt::format("{}: {} — {}", v.name, e.what, e.detail), width - 4, 4));
       }
     }
   }
@@ -137,10 +234,9 @@ void print_compare(std::FILE* out, const Comparison& c, const Style& st) {
   if (!base.answer.empty()) {
     fmt::print(out, "\n{}\n", st.bold("model answer"));
     const int width = terminal_width(out);
-    auto value_of = [&](const std::string& p) { return compare_value(c, p); };
     for (const auto& part : base.answer) {
       fmt::print(out, "  {} {}\n", st.bold(fmt::format("{:<11}", part.key)),
-                 wrap_text(fill_placeholders(part.text, value_of),
+                 wrap_text(compare_answer_text(c, part),
                            static_cast<std::size_t>(std::max(40, width - 16)), 14));
     }
   }

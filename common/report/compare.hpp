@@ -48,6 +48,10 @@ std::vector<CompareColumn> measured_columns(const Comparison& c);
 // value ("n/a").
 std::string compare_value(const Comparison& c, const std::string& placeholder);
 
+// An answer part's --compare text (its `compare:` text, or its one text), decided and filled
+// on the variants' rows.
+std::string compare_answer_text(const Comparison& c, const script::AnswerPart& part);
+
 nlohmann::json compare_json(const Comparison& c);
 void print_compare(std::FILE* out, const Comparison& c, const Style& st);
 

@@ -11,11 +11,17 @@ constexpr double kDelayMedianMs = 10;    // Clinic Doctor: median delay >= 10 ms
 constexpr double kDelayMaxMs = 100;      // Clinic Doctor: max delay >= 100 ms
 constexpr double kCpuBoundElu = 0.95;    // loop utilization
 constexpr double kMinLoopMsForElu = 50;  // ELU over a shorter loop says little
-constexpr double kPoolWaitMs = 10;       // a task waited this long for a pool thread
+constexpr double kPoolWaitMs = 10;       // ... and one of them waited this long for a thread
 }  // namespace
 
-std::vector<Finding> diagnose(const metrics::MetricSet& m) {
+std::vector<Finding> diagnose(const metrics::MetricSet& m, const LabDiagnosis& lab, bool timing) {
   std::vector<Finding> out;
+  if (lab) {
+    for (auto& f : lab(m)) {
+      if (timing || !f.timing) out.push_back(std::move(f));
+    }
+  }
+  if (!timing) return out;
   auto get = [&](std::string_view p) { return m.get(p); };
 
   const double res = get("eventLoopDelay.resolution_ms").value_or(10);
@@ -40,11 +46,13 @@ std::vector<Finding> diagnose(const metrics::MetricSet& m) {
       out.push_back({"event loop blocked: starved by a nextTick/microtask chain",
                      evidence + fmt::format("; one drain ran {:.1f} ms", drain),
                      "re-schedule long chains with setImmediate (one step per iteration) or move "
-                     "the work off the loop"});
+                     "the work off the loop",
+                     true});
     } else {
       out.push_back({"event loop blocked", evidence,
                      "split the work into chunks with setImmediate, or move it off the loop "
-                     "(worker_threads, a worker pool); answer overload with 503s"});
+                     "(worker_threads, a worker pool); answer overload with 503s",
+                     true});
     }
   }
 
@@ -55,17 +63,24 @@ std::vector<Finding> diagnose(const metrics::MetricSet& m) {
     out.push_back({"CPU-bound on the loop",
                    fmt::format("eventLoopUtilization {:.3f} over {:.0f} ms", elu, loop_ms),
                    "offload CPU work to worker_threads (or the threadpool); keep the loop for "
-                   "I/O and coordination"});
+                   "I/O and coordination",
+                   true});
   }
 
-  const auto wait = get("threadpool.queueWait.max_ms");
-  if (wait && *wait >= kPoolWaitMs) {
+  // Saturated: jobs queued while every thread already had one, and waited long enough to
+  // matter. An idle thread that was still starting, or a callback that ran late because the
+  // loop was busy, is not saturation.
+  const double behind = get("threadpool.saturated.tasks").value_or(0);
+  const auto wait = get("threadpool.saturated.wait_max_ms");
+  if (behind > 0 && wait && *wait >= kPoolWaitMs) {
     out.push_back({"threadpool saturated",
-                   fmt::format("a task waited {:.1f} ms for one of {:.0f} pool threads", *wait,
-                               get("threadpool.size").value_or(4)),
+                   fmt::format("{:.0f} pool job(s) queued while all {:.0f} threads were busy; the "
+                               "longest waited {:.1f} ms",
+                               behind, get("threadpool.size").value_or(4), *wait),
                    "bound the concurrency of pool users (fs, crypto, zlib, dns.lookup), raise "
                    "UV_THREADPOOL_SIZE before the first pool use, or move CPU work to "
-                   "worker_threads"});
+                   "worker_threads",
+                   true});
   }
   return out;
 }

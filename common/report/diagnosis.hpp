@@ -3,13 +3,16 @@
 // (node-clinic-doctor analysis/analyse-delay.js: event-loop delay median >= 10 ms or
 // max >= 100 ms means the loop is blocked) and the ones this project's issues set: loop
 // utilization >= 0.95 means CPU-bound on the loop; a task waiting for a threadpool thread
-// means the pool is saturated. Each finding names the mitigation.
+// means the pool is saturated: a job was queued while every pool thread already had one
+// (threadpool.saturated.tasks), not merely a long wait (threads still starting, a loop busy
+// elsewhere). Each finding names the mitigation.
 //
 // Clinic's delay is the lateness of its sampling timer beyond the interval; Node's
 // eventLoopDelay samples include the interval, so the resolution is subtracted first. The
 // exact lateness of the scenario's own timers (timerDrift) counts too: a short run can block
 // the loop before the sampler ever ticks.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,8 +24,17 @@ struct Finding {
   std::string verdict;     // "event loop blocked"
   std::string evidence;    // the figures that triggered it
   std::string mitigation;  // what to do about it
+  bool timing = false;     // read from elapsed time (a --step run's pauses would fake it)
 };
 
-std::vector<Finding> diagnose(const metrics::MetricSet& m);
+// A lab's own verdicts from its own figures (LabSpec::diagnose: a listener leak, unbounded
+// buffering, an overloaded pool), each with the thresholds its lab documents.
+using LabDiagnosis = std::function<std::vector<Finding>(const metrics::MetricSet&)>;
+
+// The lab's verdicts first (they speak of the lesson), then the loop's: blocked, CPU-bound,
+// threadpool saturated. Without `timing` (a --step run: its pauses are not the program's time)
+// no verdict read from elapsed time is given.
+std::vector<Finding> diagnose(const metrics::MetricSet& m, const LabDiagnosis& lab = {},
+                              bool timing = true);
 
 }  // namespace nodelab::report

@@ -93,14 +93,6 @@ double ms(Nanos t) {
   return timeline::round_ms(t);
 }
 
-std::string thousands(std::uint64_t n) {
-  std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) {
-    s.insert(static_cast<std::size_t>(i), ",");
-  }
-  return s;
-}
-
 std::string escape_html(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -355,7 +347,7 @@ class PageBuilder {
     json answer = json::array();
     if (s_ != nullptr) {
       for (const auto& part : s_->answer)
-        answer.push_back({{"key", part.key}, {"text", fill_placeholders(r_, part.text)}});
+        answer.push_back({{"key", part.key}, {"text", answer_text(r_, part)}});
     }
     d["answer"] = answer;
     return d;
@@ -637,7 +629,7 @@ class PageBuilder {
     out += "<section id=\"answer\"><h2>model answer</h2><dl>";
     for (const auto& part : s_->answer) {
       fmt::format_to(std::back_inserter(out), "<dt>{}</dt><dd>{}</dd>", escape_html(part.key),
-                     escape_html(fill_placeholders(r_, part.text)));
+                     escape_html(answer_text(r_, part)));
     }
     out += "</dl></section>\n";
   }

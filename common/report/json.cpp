@@ -138,7 +138,7 @@ void write_json(std::FILE* out, const RunReport& r, bool pretty) {
 
   w.key("answer").begin_object();
   for (const auto& part : s.answer)
-    w.field(part.key, fill_placeholders(r, part.text));
+    w.field(part.key, answer_text(r, part));
   w.end_object();
   w.end_object();
 }

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct RunReport {
   std::vector<script::ExpectResult> expectations;  // empty when not checked
   bool expectations_checked = false;
   std::vector<Finding> diagnosis;
+  bool timing_verdicts = true;  // false in a --step run (report::diagnose without timing)
   runtime::RunResult result;
   int exit_code = 0;
   bool brief = false;  // --json without the logs and callbacks arrays (--compare's children)
@@ -36,6 +38,10 @@ struct RunReport {
 // "setTimeout callback · setTimeout 10 ms (line 12)"
 std::string describe_callback(const runtime::CallbackRecord& rec, const script::Scenario& s);
 std::string describe_outcome(const RunReport& r);
+
+// 1234567 -> "1,234,567"; 12582912 -> "12.0 MiB".
+std::string thousands(std::uint64_t n);
+std::string format_bytes(double b);
 
 // A metric as a candidate would quote it: "12.34" for ms, "0.672" for ratios, "3" for
 // counts, "12.0 MiB" for bytes; "n/a" when not measured.
@@ -46,6 +52,15 @@ std::string fill_placeholders(std::string_view text,
 // The model answer text with each {metric.path} replaced by its value in this run; a
 // {variant.metric.path} is filled when this run is that variant, else "n/a".
 std::string fill_placeholders(const RunReport& r, std::string_view text);
+
+// An answer part's text for this run: its `when:` pieces decided on this run's figures, its
+// {placeholders} filled. A figure this run did not measure prints as "n/a" (the projector
+// tests fail on it: a shipped scenario's answer cites only what its runs measure).
+std::string answer_text(const RunReport& r, const script::AnswerPart& part);
+// The same for any source of figures (--compare reads each variant's row).
+std::string render_answer(const script::AnswerText& text,
+                          const std::function<std::optional<double>(const std::string&)>& number,
+                          const std::function<std::string(const std::string&)>& value_of);
 
 struct NarrationOptions {
   std::size_t max_lines = 300;  // callback lines before the narration stops and says so

@@ -42,6 +42,13 @@ std::string Style::warn(std::string_view text) const {
   return wrap("33", text);
 }
 
+std::size_t display_width(std::string_view text) {
+  std::size_t n = 0;
+  for (const char c : text)
+    n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
 int terminal_width(std::FILE* out) {
   int w = 100;
   if (const char* cols = std::getenv("COLUMNS")) {
@@ -50,7 +57,7 @@ int terminal_width(std::FILE* out) {
     struct winsize ws {};
     if (::ioctl(::fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) w = ws.ws_col;
   }
-  return std::clamp(w, 60, 160);
+  return std::clamp(w, 60, 120);  // a projector's 120 columns at most
 }
 
 }  // namespace nodelab::report

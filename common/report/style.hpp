@@ -31,5 +31,7 @@ class Style {
 
 // Terminal width for wrapping (COLUMNS, then the tty, else 100), clamped to [60, 160].
 int terminal_width(std::FILE* out);
+// Columns a UTF-8 text takes (one per code point: the report prints no wide characters).
+std::size_t display_width(std::string_view text);
 
 }  // namespace nodelab::report

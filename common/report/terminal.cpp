@@ -21,6 +21,8 @@ double ms(runtime::Nanos t) {
   return runtime::to_ms(t);
 }
 
+}  // namespace
+
 std::string thousands(std::uint64_t n) {
   std::string s = std::to_string(n);
   for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) {
@@ -29,14 +31,12 @@ std::string thousands(std::uint64_t n) {
   return s;
 }
 
-std::string bytes(double b) {
+std::string format_bytes(double b) {
   if (b >= 1024.0 * 1024 * 1024) return fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024));
   if (b >= 1024.0 * 1024) return fmt::format("{:.1f} MiB", b / (1024.0 * 1024));
   if (b >= 1024.0) return fmt::format("{:.1f} KiB", b / 1024.0);
   return fmt::format("{:.0f} B", b);
 }
-
-}  // namespace
 
 std::string wrap_text(std::string_view text, std::size_t width, std::size_t indent) {
   std::string out;
@@ -48,7 +48,8 @@ std::string wrap_text(std::string_view text, std::size_t width, std::size_t inde
     std::size_t j = text.find_first_of(" \n", i);
     if (j == std::string_view::npos) j = text.size();
     const std::string_view word = text.substr(i, j - i);
-    if (col > 0 && col + 1 + word.size() > width) {
+    const std::size_t word_width = display_width(word);
+    if (col > 0 && col + 1 + word_width > width) {
       out += "\n" + std::string(indent, ' ');
       col = 0;
     } else if (col > 0) {
@@ -56,7 +57,7 @@ std::string wrap_text(std::string_view text, std::size_t width, std::size_t inde
       ++col;
     }
     out.append(word);
-    col += word.size();
+    col += word_width;
     i = j;
     if (i < text.size() && text[i] == '\n') {
       out += "\n" + std::string(indent, ' ');
@@ -98,7 +99,7 @@ std::string format_metric(const RunReport& r, std::string_view path) {
   if (unit == "ms") {
     return *v == std::trunc(*v) ? fmt::format("{:.0f}", *v) : fmt::format("{:.2f}", *v);
   }
-  if (unit == "bytes") return bytes(*v);
+  if (unit == "bytes") return format_bytes(*v);
   if (unit == "ratio") return fmt::format("{:.3f}", *v);
   if (*v == std::trunc(*v) && std::fabs(*v) < 1e15) {
     return (*v < 0 ? "-" : "") + thousands(static_cast<std::uint64_t>(std::fabs(*v)));
@@ -129,6 +130,51 @@ std::string fill_placeholders(const RunReport& r, std::string_view text) {
   });
 }
 
+std::string render_answer(const script::AnswerText& text,
+                          const std::function<std::optional<double>(const std::string&)>& number,
+                          const std::function<std::string(const std::string&)>& value_of) {
+  // A side of a condition: "{path}" or a number.
+  auto side = [&](const std::string& s) -> std::optional<double> {
+    if (s.size() > 2 && s.front() == '{') return number(s.substr(1, s.size() - 2));
+    return std::stod(s);
+  };
+  std::string out;
+  for (const auto& piece : text) {
+    std::string t = piece.text;
+    if (piece.when) {
+      const auto a = side(piece.when->left);
+      const auto b = side(piece.when->right);
+      if (!a || !b) {
+        t = fmt::format("[n/a: \"{} {} {}\" needs a figure this run did not measure]",
+                        piece.when->left, piece.when->op, piece.when->right);
+      } else {
+        const std::string& op = piece.when->op;
+        const bool holds = op == "<"    ? *a < *b
+                           : op == "<=" ? *a <= *b
+                           : op == ">"  ? *a > *b
+                                        : *a >= *b;
+        if (!holds) t = piece.otherwise;
+      }
+    }
+    t = fill_placeholders(t, value_of);
+    if (t.empty()) continue;
+    if (!out.empty()) out += ' ';
+    out += t;
+  }
+  return out;
+}
+
+std::string answer_text(const RunReport& r, const script::AnswerPart& part) {
+  const std::string prefix =
+      r.scenario && !r.scenario->variant.empty() ? r.scenario->variant + "." : std::string("\x01");
+  auto own = [&](const std::string& path) {
+    return path.rfind(prefix, 0) == 0 && !r.metrics.get(path) ? path.substr(prefix.size()) : path;
+  };
+  return render_answer(
+      part.text, [&](const std::string& path) { return r.metrics.get(own(path)); },
+      [&](const std::string& path) { return format_metric(r, own(path)); });
+}
+
 std::string describe_outcome(const RunReport& r) {
   const auto& res = r.result;
   switch (res.outcome) {
@@ -151,7 +197,9 @@ std::string describe_outcome(const RunReport& r) {
 void print_header(std::FILE* out, const RunReport& r, const Style& st) {
   const auto& s = *r.scenario;
   fmt::print(out, "{}\n", st.bold(fmt::format("lab-{} · {}", r.lab_id, s.name)));
-  if (!s.title.empty()) fmt::print(out, "{}\n", s.title);
+  if (!s.title.empty()) {
+    fmt::print(out, "{}\n", wrap_text(s.title, static_cast<std::size_t>(terminal_width(out)), 0));
+  }
   fmt::print(out, "{}\n\n", st.dim(s.file));
 }
 
@@ -161,6 +209,7 @@ void print_narration(std::FILE* out, const RunReport& r, const Style& st, Narrat
   const auto& cbs = rec.callbacks();
   const auto& logs = rec.logs();
 
+  const int width = terminal_width(out);
   fmt::print(out, "{}\n", st.bold("  iter  phase           +ms  callback"));
   std::size_t log_i = 0;
   std::size_t printed = 0;
@@ -210,12 +259,15 @@ void print_narration(std::FILE* out, const RunReport& r, const Style& st, Narrat
       label += fmt::format(", {:.2f} ms late", std::max(0.0, ms(c.start - c.due)));
     }
     const std::string phase_col = fmt::format("{:<9}", runtime::phase_name(c.phase));
+    // Long labels and logged lines wrap under themselves (the projector's 120 columns).
+    const std::size_t indent = 28 + (queue ? 2 : 0);
+    const std::size_t room = static_cast<std::size_t>(width) - indent;
     fmt::print(out, "  {:>4}  {} {:>9.3f}  {}{}\n", iter, st.phase(c.phase, phase_col), ms(c.start),
-               queue ? "  " : "", st.phase(c.phase, label));
+               queue ? "  " : "", st.phase(c.phase, wrap_text(label, room, indent)));
     while (log_i < logs.size() && logs[log_i].callback <= c.id) {
       if (logs[log_i].callback == c.id) {
         fmt::print(out, "  {:>4}  {:<9} {:>9}  {}  > {}\n", "", "", "", queue ? "  " : "",
-                   logs[log_i].text);
+                   wrap_text(logs[log_i].text, room - 2, indent + 2));
       }
       ++log_i;
     }
@@ -235,8 +287,9 @@ void print_metrics(std::FILE* out, const RunReport& r, const Style& st) {
   auto f = [&](std::string_view p) { return format_metric(r, p); };
   auto v = [&](std::string_view p) { return m.get(p).value_or(0); };
   fmt::print(out, "{}\n", st.bold("metrics"));
+  const auto room = static_cast<std::size_t>(terminal_width(out) - 31);
   auto row = [&](std::string_view name, const std::string& value) {
-    fmt::print(out, "  {:<28} {}\n", name, value);
+    fmt::print(out, "  {:<28} {}\n", name, wrap_text(value, room, 31));
   };
   if (v("eventLoopDelay.count") > 0) {
     row("eventLoopDelay",
@@ -285,7 +338,7 @@ void print_metrics(std::FILE* out, const RunReport& r, const Style& st) {
     const bool shared = std::any_of(runtime::Runtime::metric_table().begin(),
                                     runtime::Runtime::metric_table().end(),
                                     [&](const metrics::MetricInfo& i) { return i.path == e.path; });
-    if (!shared) row(e.path, f(e.path));
+    if (!shared) row(e.path, m.get(e.path) ? f(e.path) : "– (nothing to measure in this run)");
   }
   fmt::print(out, "\n");
 }
@@ -313,13 +366,22 @@ void print_expectations(std::FILE* out, const RunReport& r, const Style& st) {
 
 void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st) {
   fmt::print(out, "{}\n", st.bold("diagnosis"));
+  if (!r.timing_verdicts) {
+    fmt::print(out, "  (no verdicts read from elapsed time: a stepped run's pauses are not the "
+                    "program's time)\n");
+  }
   if (r.diagnosis.empty()) {
-    fmt::print(out, "  {} no blocking, no saturated pool: the loop kept up\n\n", st.good("✓"));
+    fmt::print(out, "  {} {}\n\n", st.good("✓"),
+               r.timing_verdicts ? "no blocking, no saturated pool, nothing this lab watches for"
+                                 : "nothing this lab watches for");
     return;
   }
+  const auto width = static_cast<std::size_t>(terminal_width(out));
   for (const auto& f : r.diagnosis) {
-    fmt::print(out, "  {} {} — {}\n", st.bad("✗"), st.bold(f.verdict), f.evidence);
-    fmt::print(out, "    mitigation: {}\n", f.mitigation);
+    // "✗ verdict — evidence", wrapped; the verdict (bold) is the first words of the first line.
+    const std::string line = wrap_text(f.verdict + " — " + f.evidence, width - 4, 4);
+    fmt::print(out, "  {} {}{}\n", st.bad("✗"), st.bold(f.verdict), line.substr(f.verdict.size()));
+    fmt::print(out, "    mitigation: {}\n", wrap_text(f.mitigation, width - 16, 16));
   }
   fmt::print(out, "\n");
 }
@@ -335,7 +397,7 @@ void print_answer(std::FILE* out, const RunReport& r, const Style& st) {
   const int width = terminal_width(out);
   fmt::print(out, "{}\n", st.bold("model answer"));
   for (const auto& part : r.scenario->answer) {
-    const std::string text = fill_placeholders(r, part.text);
+    const std::string text = answer_text(r, part);
     fmt::print(out, "  {} {}\n", st.bold(fmt::format("{:<11}", part.key)),
                wrap_text(text, static_cast<std::size_t>(std::max(40, width - 16)), 14));
   }

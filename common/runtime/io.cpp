@@ -60,15 +60,21 @@ void Runtime::queue_work(WorkFn work, Task cb, Site site, const char* what) {
   w.job.site = site;
   w.job.queued = w.scheduled - run_start_;
   pool_jobs_.insert(&w.job);
+  pool_job_queued(w.job);
   ++in_flight_;
   const int rc = WorkRequest::submit(r, [this](uv_work_t* req) {
     return uv_queue_work(loop_.get(), req, on_work, WorkRequest::on_done);
   });
   if (rc != 0) {
     pool_jobs_.erase(&w.job);
+    pool_job_done();
     --in_flight_;
     fail_uv(rc, "uv_queue_work");
   }
+}
+
+void Runtime::pool_job_queued(PoolJob& job) {
+  job.behind_busy = pool_busy_.fetch_add(1, std::memory_order_acq_rel) >= pool_size_;
 }
 
 bool Runtime::work_abandoned() const {
@@ -95,6 +101,7 @@ void Runtime::on_work(uv_work_t* req) {
   w->started = hrtime();
   if (!w->rt->work_abandoned()) w->work();
   w->finished = hrtime();
+  w->rt->pool_job_done();
 }
 
 void Runtime::record_worker_span(std::uint32_t worker, Site site, Nanos queued, Nanos started,
@@ -117,8 +124,13 @@ void Runtime::on_after_work(WorkReq& req, int status) {
   rt->enter_phase(Phase::poll);
   rt->pool_jobs_.erase(&w->job);
   --rt->in_flight_;
+  if (status == UV_ECANCELED) rt->pool_job_done();  // its work never ran
   if (status == UV_ECANCELED || !rt->keep_going()) return;
   rt->pool_queue_wait_.record(static_cast<std::uint64_t>((w->started - w->scheduled).count()));
+  if (w->job.behind_busy) {
+    rt->pool_saturated_wait_.record(
+        static_cast<std::uint64_t>((w->started - w->scheduled).count()));
+  }
   rt->pool_run_time_.record(static_cast<std::uint64_t>((w->finished - w->started).count()));
   rt->recorder_.add_work_span(WorkSpan{w->parent, w->site, w->thread, w->scheduled - rt->run_start_,
                                        w->started - rt->run_start_, w->finished - rt->run_start_});
@@ -190,6 +202,7 @@ void Runtime::submit_fs_step(std::unique_ptr<ReadFileReq> r) {
   r->job.queued = r->queued - run_start_;
   r->job.running.store(false, std::memory_order_relaxed);
   pool_jobs_.insert(&r->job);
+  pool_job_queued(r->job);
   ReadFileReq* raw = r.get();
   auto step = FsStepRequest::make(nullptr, on_fs_done, std::move(r));
   const int rc = FsStepRequest::submit(step, [this](uv_work_t* req) {
@@ -197,6 +210,7 @@ void Runtime::submit_fs_step(std::unique_ptr<ReadFileReq> r) {
   });
   if (rc != 0) {
     pool_jobs_.erase(&raw->job);
+    pool_job_done();
     --in_flight_;
     fail_uv(rc, "uv_queue_work");
   }
@@ -235,6 +249,7 @@ void Runtime::on_fs_work(uv_work_t* work) {
   }
   uv_fs_req_cleanup(&req);
   r->finished = hrtime();
+  r->rt->pool_job_done();
 }
 
 // The step's request frees itself (and the chain, unless it moved on) once this returns.
@@ -259,9 +274,13 @@ void Runtime::on_fs_done(std::unique_ptr<ReadFileReq>& owned, int status) {
     }
     --rt->in_flight_;
   };
+  if (status == UV_ECANCELED) rt->pool_job_done();  // its work never ran
   if (status == UV_ECANCELED || !rt->keep_going()) return abandon();
 
   rt->pool_queue_wait_.record(static_cast<std::uint64_t>((r->started - r->queued).count()));
+  if (r->job.behind_busy) {
+    rt->pool_saturated_wait_.record(static_cast<std::uint64_t>((r->started - r->queued).count()));
+  }
   rt->pool_run_time_.record(static_cast<std::uint64_t>((r->finished - r->started).count()));
   rt->recorder_.add_work_span(WorkSpan{r->parent, r->site, r->thread, r->queued - rt->run_start_,
                                        r->started - rt->run_start_, r->finished - rt->run_start_});

@@ -279,8 +279,15 @@ class Runtime {
     const char* what = "threadpool task";
     Site site = 0;
     Nanos queued{0};
+    bool behind_busy = false;  // queued while every pool thread already had a job
   };
   std::set<const PoolJob*> pool_jobs_;
+  // Jobs handed to libuv's pool whose work has not returned yet (running or queued). A job
+  // queued when this is already the pool's size waits because every thread is busy: that, not a
+  // long wait alone (threads starting up, a loop busy elsewhere), is a saturated pool.
+  std::atomic<unsigned> pool_busy_{0};
+  void pool_job_queued(PoolJob& job);
+  void pool_job_done() { pool_busy_.fetch_sub(1, std::memory_order_acq_rel); }
   struct WorkReq;
   struct ReadFileReq;
   struct CloseReq;
@@ -361,6 +368,7 @@ class Runtime {
   // measurements
   metrics::Histogram timer_drift_;
   metrics::Histogram pool_queue_wait_;
+  metrics::Histogram pool_saturated_wait_;  // the waits of jobs queued behind a busy pool
   metrics::Histogram pool_run_time_;
   metrics::Histogram read_file_latency_;
   std::uint64_t counts_[kCallbackKindNames.size()] = {};

@@ -66,6 +66,10 @@ const std::vector<metrics::MetricInfo>& Runtime::metric_table() {
       {"threadpool.queueWait.p50_ms", "ms", "median wait of a pool work item for a free thread"},
       {"threadpool.queueWait.p99_ms", "ms", "99th percentile wait for a pool thread"},
       {"threadpool.queueWait.max_ms", "ms", "longest wait for a pool thread"},
+      {"threadpool.saturated.tasks", "",
+       "pool jobs queued while every pool thread already had a job (they had to wait)"},
+      {"threadpool.saturated.wait_max_ms", "ms",
+       "longest wait of such a job for a thread (no value: the pool never saturated)"},
       {"threadpool.runTime.p50_ms", "ms", "median time on a pool thread"},
       {"threadpool.runTime.max_ms", "ms", "longest time on a pool thread"},
       {"readFile.count", "", "fs.readFile calls completed"},
@@ -127,6 +131,9 @@ void Runtime::collect_metrics(metrics::MetricSet& out) const {
   out.set("threadpool.queueWait.p99_ms", pct(pool_queue_wait_, 99));
   out.set("threadpool.queueWait.max_ms",
           ms_or_null(pool_queue_wait_, static_cast<double>(pool_queue_wait_.max())));
+  out.set("threadpool.saturated.tasks", static_cast<double>(pool_saturated_wait_.count()));
+  out.set("threadpool.saturated.wait_max_ms",
+          ms_or_null(pool_saturated_wait_, static_cast<double>(pool_saturated_wait_.max())));
   out.set("threadpool.runTime.p50_ms", pct(pool_run_time_, 50));
   out.set("threadpool.runTime.max_ms",
           ms_or_null(pool_run_time_, static_cast<double>(pool_run_time_.max())));

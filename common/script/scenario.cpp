@@ -1,6 +1,7 @@
 #include "script/scenario.hpp"
 
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -27,6 +28,109 @@ bool known_placeholder(const std::string& path, const OpRegistry& registry, cons
          registry.knows_metric(path.substr(dot + 1));
 }
 
+std::string trimmed_text(Parser& p, const YAML::Node& n, const std::string& what) {
+  std::string text = p.string(n, what);  // folded scalars (>) end in a newline
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  return text;
+}
+
+// `when: "{a.metric} < {b.metric}"` (either side may be a number).
+AnswerCondition parse_condition(Parser& p, const YAML::Node& n, const std::string& what) {
+  static const std::regex kCondition(
+      R"(^\s*(\{[^{}]+\}|-?[0-9]+(?:\.[0-9]+)?)\s*(<=|>=|<|>)\s*(\{[^{}]+\}|-?[0-9]+(?:\.[0-9]+)?)\s*$)");
+  const std::string text = p.string(n, what);
+  std::smatch m;
+  if (!std::regex_match(text, m, kCondition)) {
+    p.fail(n, fmt::format("{} compares two figures: \"{{a.metric}} < {{b.metric}}\" (or a number; "
+                          "operators < <= > >=); got \"{}\"",
+                          what, text));
+  }
+  return {m[1].str(), m[2].str(), m[3].str()};
+}
+
+// A text: a scalar, or a list of scalars and {when, then, else} pieces, joined with spaces.
+AnswerText parse_answer_text(Parser& p, const YAML::Node& n, const std::string& what) {
+  p.visit(n);
+  if (n.IsScalar()) return {AnswerPiece{trimmed_text(p, n, what), {}, {}}};
+  if (!n.IsSequence()) {
+    p.fail(n, fmt::format("{} is a text, or a list of texts and {{when, then, else}} pieces; got {}",
+                          what, node_kind_name(n)));
+  }
+  AnswerText out;
+  for (const auto& item : n) {
+    p.visit(item);
+    if (item.IsScalar()) {
+      out.push_back({trimmed_text(p, item, what), {}, {}});
+      continue;
+    }
+    if (!item.IsMap() || !item["when"] || !item["then"]) {
+      p.fail(item, fmt::format("a piece of {} is a text or {{when: \"{{a.metric}} < {{b.metric}}\", "
+                               "then: TEXT, else: TEXT}}",
+                               what));
+    }
+    for (const auto& kv : item) {
+      p.visit(kv.first);
+      const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+      if (k != "when" && k != "then" && k != "else") {
+        p.fail(kv.first, fmt::format("unknown key '{}' in a piece of {} (allowed: when, then, else)",
+                                     k, what));
+      }
+    }
+    AnswerPiece piece;
+    piece.when = parse_condition(p, item["when"], what + " `when`");
+    piece.text = trimmed_text(p, item["then"], what + " `then`");
+    if (item["else"]) piece.otherwise = trimmed_text(p, item["else"], what + " `else`");
+    out.push_back(std::move(piece));
+  }
+  return out;
+}
+
+const Variant* variant_named(const Scenario& s, std::string_view name) {
+  for (const auto& v : s.variants) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+// The figures a run has: a single run (the params as written: variant "", or one variant) has
+// its own; --compare has each variant's, never a single one.
+void check_answer_text(Parser& p, const YAML::Node& at, const AnswerText& text,
+                       const OpRegistry& registry, const Scenario& s, const std::string& what,
+                       bool compare, const std::string& variant, bool per_run_form) {
+  for (const auto& path : placeholders_in(text)) {
+    if (!known_placeholder(path, registry, s)) {
+      std::vector<std::string_view> known;
+      for (const auto& m : registry.metrics())
+        known.push_back(m.path);
+      const std::string hint = closest_match(path, known);
+      p.fail(at, fmt::format("`{{{}}}` is not a metric of lab-{}{}", path, registry.lab_id(),
+                             hint.empty() ? " (see --help for the list)"
+                                          : "; did you mean '{" + hint + "}'?"));
+    }
+    const auto dot = path.find('.');
+    const bool qualified =
+        !registry.knows_metric(path) && variant_named(s, path.substr(0, dot)) != nullptr;
+    if (compare && !qualified) {
+      p.fail(at, fmt::format(
+                     "{} cites `{{{}}}`, which has no single value in --compare (one per variant): "
+                     "cite `{{<variant>.{}}}`{}",
+                     what, path, path,
+                     per_run_form ? " in `compare:`"
+                                  : ", and write the text per run: `{ run: ..., compare: ... }`"));
+    }
+    if (!compare && qualified && path.substr(0, dot) != variant) {
+      p.fail(at, fmt::format(
+                     "{} cites `{{{}}}`, a figure of variant '{}', but a run of {} has only its "
+                     "own figures (`{{{}}}`); --compare has every variant's: write the text per "
+                     "run, `{{ run: ..., compare: ... }}`",
+                     what, path, path.substr(0, dot),
+                     variant.empty() ? "the params as written" : "variant '" + variant + "'",
+                     path.substr(dot + 1)));
+    }
+  }
+}
+
 void parse_answer(Parser& p, const YAML::Node& n, const OpRegistry& registry, Scenario& s) {
   p.visit(n);
   if (!n.IsMap()) {
@@ -46,29 +150,70 @@ void parse_answer(Parser& p, const YAML::Node& n, const OpRegistry& registry, Sc
                                    key, hint.empty() ? "" : "; did you mean '" + hint + "'?"));
     }
     if (!seen.insert(key).second) p.fail(kv.first, fmt::format("duplicate key '{}'", key));
-    std::string text = p.string(kv.second, fmt::format("`answer.{}`", key));
-    for (const auto& path : placeholders_in(text)) {
-      if (!known_placeholder(path, registry, s)) {
-        std::vector<std::string_view> known;
-        for (const auto& m : registry.metrics())
-          known.push_back(m.path);
-        const std::string hint = closest_match(path, known);
-        p.fail(kv.second,
-               fmt::format("`{{{}}}` is not a metric of lab-{}{}", path, registry.lab_id(),
-                           hint.empty() ? " (see --help for the list)"
-                                        : "; did you mean '{" + hint + "}'?"));
-      }
-    }
   }
   // Printed in the canonical order whatever order the file uses.
   for (auto key : kAnswerKeys) {
-    for (const auto& kv : n) {
-      if (kv.first.Scalar() != key) continue;
-      std::string text = kv.second.Scalar();  // folded scalars (>) end in a newline
-      while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-        text.pop_back();
-      s.answer.push_back({std::string(key), std::move(text)});
+    const YAML::Node v = n[std::string(key)];
+    if (!v) continue;
+    const std::string what = fmt::format("`answer.{}`", key);
+    AnswerPart part{std::string(key), {}, {}};
+    // Per run: { run: TEXT, compare: TEXT, <variant>: TEXT }; else one text for every run.
+    std::map<std::string, std::pair<YAML::Node, AnswerText>> per_run;
+    const bool per_run_form = v.IsMap();
+    if (per_run_form) {
+      p.visit(v);
+      for (const auto& kv : v) {
+        p.visit(kv.first);
+        const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+        if (k != "run" && k != "compare" && variant_named(s, k) == nullptr) {
+          std::vector<std::string> allowed{"run", "compare"};
+          for (const auto& var : s.variants)
+            allowed.push_back(var.name);
+          p.fail(kv.first, fmt::format("unknown key '{}' in {} (allowed: run, a variant's name, "
+                                       "compare; this scenario's: {})",
+                                       k, what, fmt::join(allowed, ", ")));
+        }
+        if (k == "compare" && s.variants.empty()) {
+          p.fail(kv.first, fmt::format("{} has a `compare:` text, but this scenario declares no "
+                                       "variants to compare",
+                                       what));
+        }
+        per_run[k] = {kv.second, parse_answer_text(p, kv.second, what + "." + k)};
+      }
+      if (!per_run.count("run")) {
+        p.fail(v, fmt::format("{} written per run needs `run:`, the text of a run of the params "
+                              "as written",
+                              what));
+      }
+    } else {
+      per_run["run"] = {v, parse_answer_text(p, v, what)};
     }
+    // The text each run would print, checked for every run (not only the one loaded).
+    auto text_of = [&](const std::string& run) -> const std::pair<YAML::Node, AnswerText>& {
+      const auto it = per_run.find(run);
+      return it != per_run.end() ? it->second : per_run.at("run");
+    };
+    auto run_what = [&](const std::string& run) {
+      return per_run_form && per_run.count(run) ? what + "." + run
+             : per_run_form                     ? what + ".run"
+                                                : what;
+    };
+    const auto& base = text_of("run");
+    check_answer_text(p, base.first, base.second, registry, s, run_what("run"), false, "",
+                      per_run_form);
+    for (const auto& var : s.variants) {
+      const auto& t = text_of(var.name);
+      check_answer_text(p, t.first, t.second, registry, s, run_what(var.name), false, var.name,
+                        per_run_form);
+    }
+    if (!s.variants.empty()) {
+      const auto& t = text_of("compare");
+      check_answer_text(p, t.first, t.second, registry, s, run_what("compare"), true, "",
+                        per_run_form);
+      part.compare = t.second;
+    }
+    part.text = text_of(s.variant.empty() ? "run" : s.variant).second;
+    s.answer.push_back(std::move(part));
   }
 }
 
@@ -239,6 +384,23 @@ std::vector<std::string> variant_names(const std::string& path) {
       names.push_back(kv.first.Scalar());
   }
   return names;
+}
+
+std::vector<std::string> placeholders_in(const AnswerText& text) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view t) {
+    for (auto& path : placeholders_in(t))
+      out.push_back(std::move(path));
+  };
+  for (const auto& piece : text) {
+    add(piece.text);
+    add(piece.otherwise);
+    if (piece.when) {
+      add(piece.when->left);
+      add(piece.when->right);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> placeholders_in(std::string_view text) {

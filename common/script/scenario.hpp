@@ -23,9 +23,27 @@ class OpRegistry;
 inline constexpr std::string_view kAnswerKeys[] = {"mechanism", "failure", "mitigation", "evidence",
                                                    "tradeoff"};
 
+// One piece of an answer's text. Plain text, or text kept only when a comparison of two
+// figures holds in this run (`when: "{a.metric} < {b.metric}"`), with an `else:` text.
+struct AnswerCondition {
+  std::string left, op, right;  // each "{metric.path}" or a number; op: < <= > >=
+};
+struct AnswerPiece {
+  std::string text;  // may cite {metric.path}
+  std::optional<AnswerCondition> when;
+  std::string otherwise;  // when `when` does not hold
+};
+using AnswerText = std::vector<AnswerPiece>;
+
+// An answer part as a run prints it. The loader picks each text for the run it loads
+// (docs/scenario-format.md, "answer"): `text` for this run (the params as written, or the
+// loaded variant), `compare` for --compare. A single run cites its own figures ({metric});
+// --compare cites each variant's ({variant.metric}). The loader refuses a text that cites
+// figures its run does not have.
 struct AnswerPart {
   std::string key;
-  std::string text;  // may cite {metric.path}
+  AnswerText text;
+  AnswerText compare;
 };
 
 struct MetricBound {
@@ -90,5 +108,7 @@ std::vector<std::string> variant_names(const std::string& path);
 
 // Metric paths cited as {placeholders} in a text.
 std::vector<std::string> placeholders_in(std::string_view text);
+// ... in every piece of an answer text (texts and conditions).
+std::vector<std::string> placeholders_in(const AnswerText& text);
 
 }  // namespace nodelab::script

@@ -7,7 +7,10 @@
 // The model is common/events/event_emitter.hpp (labs/emitter/emitter.hpp gives it the lab's
 // functions); the requests block is labs/emitter/requests.cpp.
 
+#include <fmt/format.h>
+
 #include "emitter/world.hpp"
+#include "report/run_report.hpp"
 #include "nodelab/lab_list.hpp"
 
 nodelab::cli::LabSpec nodelab::labs::spec_emitter() {
@@ -30,6 +33,30 @@ nodelab::cli::LabSpec nodelab::labs::spec_emitter() {
                           {"emit/listener", "ns", "emit.perListener_ns"},
                           {"rss peak", "", "memory.rssPeak_bytes"},
                           {"total", "ms", "loop.total_ms"}};
+  // A listener leak (labs/emitter/README.md, "Verdicts"): more request listeners still
+  // attached at the end than Node's default limit (10, the count it warns past), each keeping
+  // its closure alive. The memory is the lesson, so this verdict comes before the loop's.
+  spec.diagnose = [](const nodelab::metrics::MetricSet& m) {
+    std::vector<nodelab::report::Finding> out;
+    const double listeners = m.get("listeners.final").value_or(0);
+    if (listeners > 10) {
+      std::string evidence = fmt::format(
+          "{} request listeners still attached at the end, retaining {} ({} more per 1000 "
+          "requests)",
+          nodelab::report::thousands(static_cast<std::uint64_t>(listeners)),
+          nodelab::report::format_bytes(m.get("retainedBytes.final").value_or(0)),
+          nodelab::report::format_bytes(m.get("retainedBytes.per1kRequests").value_or(0)));
+      if (m.get("requests.stoppedAt").value_or(0) > 0) {
+        evidence += fmt::format("; the ceiling stopped the requests at request {}",
+                                nodelab::report::thousands(static_cast<std::uint64_t>(
+                                    m.get("requests.stoppedAt").value_or(0))));
+      }
+      out.push_back({"listener leak", evidence,
+                     "remove each listener when its request ends (off), or tie it to the "
+                     "request with an AbortSignal"});
+    }
+    return out;
+  };
   spec.tour = {
       {"leak-vs-mitigations", true,
        "a listener per request on a long-lived emitter: only the leak retains memory; once() "

@@ -16,6 +16,9 @@ nodelab::cli::LabSpec nodelab::labs::spec_event_loop() {
   spec.summary = "Node's event loop phases, queues and starvation, on a real libuv loop";
   spec.headline = "nexttick-starvation";
   spec.make_registry = [] { return nodelab::event_loop::registry(); };
+  // The loop's figures, and a readFile's latency where a scenario reads (shown only then).
+  spec.compare_columns = nodelab::cli::loop_columns();
+  spec.compare_columns.push_back({"readFile", "ms", "readFile.max_ms"});
   spec.tour = {
       {"nexttick-starvation", false,
        "the timer due 50 ms after the chain started fires about a second late, and the finished "

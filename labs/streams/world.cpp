@@ -49,6 +49,8 @@ const std::vector<metrics::MetricInfo>& World::metric_table() {
       {"flow.deliveredBytes", "bytes", "bytes that reached the far end (peer or memory sink)"},
       {"flow.objects", "", "objectMode: objects that reached the sink"},
       {"flow.bufferedPeak", "", "most bytes (objects) buffered in all stages at once"},
+      {"flow.bufferBound", "",
+       "what backpressure holds the stages to: each buffer's highWaterMark plus one chunk"},
       {"flow.writeFalse", "",
        "write() false returns: the producer's (honor/ignore), every stage's (pipe/pipeline)"},
       {"flow.drains", "",
@@ -115,6 +117,7 @@ void World::collect(metrics::MetricSet& out) {
   out.set("flow.deliveredBytes", d(flow.delivered_bytes));
   out.set("flow.objects", d(flow.objects));
   out.set("flow.bufferedPeak", d(flow.buffered_peak));
+  out.set("flow.bufferBound", d(flow.buffer_bound));
   out.set("flow.writeFalse", d(flow.write_false));
   out.set("flow.drains", d(flow.drains));
   out.set("flow.paused_ms", flow.paused_ms);

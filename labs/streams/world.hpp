@@ -24,6 +24,7 @@ struct FlowStats {
   std::uint64_t delivered_bytes = 0;  // reached the far end (the peer, or the memory sink)
   std::uint64_t objects = 0;          // objectMode: objects delivered
   std::uint64_t buffered_peak = 0;    // most bytes (objects) buffered in all stages at once
+  std::uint64_t buffer_bound = 0;     // what backpressure holds them to: hwm + a chunk each
   std::uint64_t write_false = 0;      // source-side write() false returns
   std::uint64_t drains = 0;
   double paused_ms = 0;

@@ -4,7 +4,10 @@
 // The strategies are labs/worker-pool/strategies.hpp and pool.hpp (Piscina 5's scheduling);
 // the workload block is workload.cpp, the messaging block messaging.cpp.
 
+#include <fmt/format.h>
+
 #include "nodelab/lab_list.hpp"
+#include "report/run_report.hpp"
 #include "worker-pool/world.hpp"
 
 nodelab::cli::LabSpec nodelab::labs::spec_worker_pool() {
@@ -31,6 +34,33 @@ nodelab::cli::LabSpec nodelab::labs::spec_worker_pool() {
                           {"lost updates", "", "atomics.lostUpdates"},
                           {"total", "ms", "loop.total_ms"}};
   spec.compare_in_children = true;  // each variant's threads, pool and memory its own
+  // Overload (labs/worker-pool/README.md, "Verdicts"): tasks refused because the queue was at
+  // maxQueue; or tasks that waited longer than they ran (p99 against p99, with a queue): the
+  // arrivals outpace the threads, and the wait grows with the queue.
+  spec.diagnose = [](const nodelab::metrics::MetricSet& m) {
+    std::vector<nodelab::report::Finding> out;
+    const double rejected = m.get("tasks.rejected").value_or(0) - m.get("tasks.aborted").value_or(0);
+    if (rejected > 0) {
+      out.push_back({"pool overloaded: tasks rejected",
+                     fmt::format("{:.0f} of {:.0f} tasks rejected with the queue at maxQueue ({})",
+                                 rejected, m.get("tasks.submitted").value_or(0),
+                                 m.get("pool.maxQueue").value_or(0)),
+                     "answer the refusal upstream (503, retry later), or add threads up to the "
+                     "cores; a longer queue only turns refusals into latency"});
+    }
+    const auto wait = m.get("waitTime.p99_ms");
+    const auto run = m.get("runTime.p99_ms");
+    if (wait && run && *wait > *run && m.get("queueSize.peak").value_or(0) > 0) {
+      out.push_back({"overloaded: tasks waited longer than they ran",
+                     fmt::format("waitTime p99 {:.1f} ms against runTime p99 {:.1f} ms, with up "
+                                 "to {:.0f} tasks queued",
+                                 *wait, *run, m.get("queueSize.peak").value_or(0)),
+                     "bound the queue (maxQueue) and shed the excess, or add threads up to the "
+                     "cores",
+                     true});
+    }
+    return out;
+  };
   spec.tour = {
       {"strategies-side-by-side", true,
        "the same CPU tasks four ways: on the loop the loop's delay is the task time; the pool "

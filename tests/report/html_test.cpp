@@ -307,7 +307,7 @@ TEST_CASE("html.data_matches_the_recording") {
   CHECK(d["outcome"]["summary"] == report::describe_outcome(run.report));
   REQUIRE(d["answer"].size() == 2);
   const std::string evidence = d["answer"][1]["text"];
-  CHECK(evidence == report::fill_placeholders(run.report, run.scenario.answer[1].text));
+  CHECK(evidence == report::answer_text(run.report, run.scenario.answer[1]));
   CHECK(evidence.find('{') == std::string::npos);
   CHECK(p.html.find(escaped(evidence)) != std::string::npos);
   CHECK(p.html.find("immediates run in the check phase, nextTicks drain after each callback") !=

@@ -308,7 +308,10 @@ TEST_CASE("report.compare_json_and_table") {
   script::Scenario base;
   base.name = "demo";
   base.title = "two variants";
-  base.answer = {{"evidence", "a: {a.eventLoopDelay.p99_ms}, plain: {eventLoopDelay.p99_ms}"}};
+  base.answer = {{"evidence",
+                  {{"a: {a.eventLoopDelay.p99_ms}, plain: {eventLoopDelay.p99_ms}", {}, {}}},
+                  {{"a: {a.eventLoopDelay.p99_ms}", {}, {}},
+                   {"lower in b", script::AnswerCondition{"{b.eventLoopDelay.p99_ms}", "<", "{a.eventLoopDelay.p99_ms}"}, "not lower in b"}}}};
   report::RunReport a = metrics_report();
   report::RunReport b = metrics_report();
   b.metrics.set("eventLoopDelay.p99_ms", 1.0);
@@ -333,7 +336,11 @@ TEST_CASE("report.compare_json_and_table") {
   CHECK(j["variants"][0]["cells"] == json::array({"12.50", "0.672"}));
   CHECK(j["variants"][1]["child_process"] == true);
   CHECK(j["variants"][1]["expect"][0]["ok"] == false);
-  CHECK(j["answer"]["evidence"] == "a: 12.50, plain: n/a");
+  // --compare prints the `compare` text: b's p99 (1.00) is below a's, so `then` is kept.
+  CHECK(j["answer"]["evidence"] == "a: 12.50 lower in b");
+  b.metrics.set("eventLoopDelay.p99_ms", 20.0);
+  CHECK(report::compare_json(c)["answer"]["evidence"] == "a: 12.50 not lower in b");
+  b.metrics.set("eventLoopDelay.p99_ms", 1.0);
   CHECK(j["exit_code"] == 1);
 
   char* buf = nullptr;
