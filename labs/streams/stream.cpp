@@ -102,6 +102,7 @@ void Stream::dispose() {
   transform_impl = nullptr;
   final_impl = nullptr;
   destroy_hook = nullptr;
+  length_observer = nullptr;
   transform_callback_ = nullptr;
   emitter_.remove_all_listeners();
   if (w_) {
@@ -124,6 +125,7 @@ void Stream::next_tick(std::function<void(Stream&)> fn) {
 void Stream::track_lengths() {
   if (w_) stats.writable_length_peak = std::max(stats.writable_length_peak, w_->length);
   if (r_) stats.readable_length_peak = std::max(stats.readable_length_peak, r_->length);
+  if (length_observer) length_observer(*this);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -299,6 +301,7 @@ void Stream::onwrite(const MaybeError& er) {
   st.writing = st.expect_write_cb = false;
   st.length -= st.writelen;
   st.writelen = 0;
+  if (length_observer) length_observer(*this);
 
   if (er) {
     if (!st.errored) st.errored = er;
@@ -362,6 +365,7 @@ void Stream::error_buffer() {
     BufferedWrite b = std::move(st.buffered.front());
     st.buffered.pop_front();
     st.length -= object_mode_ ? 1 : b.chunk.length;
+    if (length_observer) length_observer(*this);
     if (b.callback) b.callback(err);
   }
   call_finished_callbacks(st.errored.value_or(err_stream_destroyed("end")));
@@ -725,6 +729,7 @@ std::optional<Chunk> Stream::read(std::optional<std::size_t> n) {
     want = 0;
   } else {
     st.length -= want;
+    if (length_observer) length_observer(*this);
     clear_await_drain();
   }
   if (st.length == 0) {

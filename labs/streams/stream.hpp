@@ -250,6 +250,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool is_writable_side() const { return w_ != nullptr; }
 
   StreamStats stats;
+  // Called after every change of writableLength or readableLength (both up and down), for a
+  // series that must see each value, not only those at the moments someone samples.
+  std::function<void(const Stream&)> length_observer;
 
   // Drops every hook, listener and held callback. A JavaScript stream left holding its own
   // callback (a Transform's kCallback, a pending write) is a cycle the GC collects; here the
