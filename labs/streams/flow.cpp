@@ -37,6 +37,7 @@
 #include "script/parser.hpp"
 #include "script/scenario.hpp"
 #include "script/twin.hpp"
+#include "streams/peak_series.hpp"
 #include "streams/peer.hpp"
 #include "streams/transport.hpp"
 #include "streams/world.hpp"
@@ -337,6 +338,15 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     for (std::size_t i = 0; i < cfg_.transforms.size(); ++i)
       transforms_.push_back(make_transform(i));
     sink_ = make_sink();
+    // The sink's writableLength graph sees every change: a socket's is 16 KiB while a write
+    // waits for the kernel and 0 whenever the producer looks, so samples taken at the
+    // producer's writes drew a flat 0 under a 16 KiB peak.
+    std::weak_ptr<FlowRun> observer = shared_from_this();
+    sink_->length_observer = [observer](const Stream& s) {
+      if (auto r = observer.lock()) {
+        r->sink_series_.update(runtime::hrtime(), static_cast<double>(s.writable_length()));
+      }
+    };
     std::vector<StreamRef> chain;
     if (source_) chain.push_back(source_);
     for (auto& t : transforms_)
@@ -441,13 +451,9 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
       total += t->writable_length() + t->readable_length();
     if (sink_) total += sink_->writable_length();
     buffered_peak_ = std::max(buffered_peak_, total);
-    // A graph for --trace: at most one sample per millisecond (a run makes millions of calls).
-    const runtime::Nanos now = runtime::hrtime();
-    if (now - last_sample_ >= std::chrono::milliseconds(1)) {
-      last_sample_ = now;
-      rt_.sample("bufferedBytes", static_cast<double>(total));
-      if (sink_) rt_.sample("sink.writableLength", static_cast<double>(sink_->writable_length()));
-    }
+    // The graph (--html, --trace): the largest total of each millisecond, measured where the
+    // metric is, so its peak is flow.bufferedPeak.
+    buffered_series_.update(runtime::hrtime(), static_cast<double>(total));
     return total;
   }
 
@@ -541,6 +547,8 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
   }
 
   void collect() {
+    buffered_series_.flush();
+    sink_series_.flush();
     FlowStats& fs = world_.flow;
     fs.stages.clear();
     fs.stage_order.clear();
@@ -617,7 +625,14 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
   std::vector<StreamRef> transforms_;
   std::uint64_t produced_ = 0, delivered_ = 0, objects_ = 0, peer_received_ = 0;
   std::uint64_t buffered_peak_ = 0, write_false_ = 0, drains_ = 0;
-  runtime::Nanos started_{0}, elapsed_{0}, paused_{0}, waiting_since_{-1}, last_sample_{0};
+  runtime::Nanos started_{0}, elapsed_{0}, paused_{0}, waiting_since_{-1};
+  // The timeline's series: the largest value of each millisecond (peak_series.hpp).
+  PeakSeries buffered_series_{std::chrono::milliseconds(1), [this](runtime::Nanos t, double v) {
+                                rt_.sample_at("bufferedBytes", t, v);
+                              }};
+  PeakSeries sink_series_{std::chrono::milliseconds(1), [this](runtime::Nanos t, double v) {
+                            rt_.sample_at("sink.writableLength", t, v);
+                          }};
   bool stopped_ = false, ceiling_hit_ = false, errored_ = false, done_ = false;
   bool pipeline_done_ = false, sink_finished_ = false, delivery_done_ = false, peer_done_ = false;
   bool finished_ = false;

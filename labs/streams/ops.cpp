@@ -400,12 +400,24 @@ class TransformOp final : public script::Op {
 
 class WriteOp final : public script::Op {
  public:
-  WriteOp(std::string stream, std::int64_t bytes, bool object, bool log)
-      : stream_(std::move(stream)), bytes_(bytes), object_(object), log_(log) {}
+  WriteOp(std::string stream, std::int64_t bytes, bool object, bool log,
+          std::optional<std::string> callback)
+      : stream_(std::move(stream)),
+        bytes_(bytes),
+        object_(object),
+        log_(log),
+        callback_(std::move(callback)) {}
   std::string_view name() const override { return "write"; }
   Flow run(const Exec& ex) const override {
     Stream& s = ex.interp.extension<World>().get(stream_);
-    const bool ok = s.write(Chunk::alloc(static_cast<std::size_t>(bytes_)));
+    Callback cb;
+    if (callback_) {
+      runtime::Runtime& rt = ex.rt;
+      cb = [&rt, label = *callback_](const MaybeError& err) {
+        rt.log(fmt::format("{}: error={}", label, err ? err->message : std::string("none")));
+      };
+    }
+    const bool ok = s.write(Chunk::alloc(static_cast<std::size_t>(bytes_)), std::move(cb));
     if (log_) {
       ex.rt.log(fmt::format("{}.write({}) -> {}, writableLength={}", stream_, what(), ok,
                             s.writable_length()));
@@ -414,8 +426,12 @@ class WriteOp final : public script::Op {
   }
   void emit_twin(TwinWriter& w) const override {
     use_stream_module(w);
-    const std::string arg =
+    std::string arg =
         object_ ? fmt::format("{{ bytes: {} }}", bytes_) : fmt::format("Buffer.alloc({})", bytes_);
+    if (callback_) {
+      arg += fmt::format(", (err) => console.log({} + (err ? err.message : 'none'))",
+                         script::js_string(*callback_ + ": error="));
+    }
     if (!log_) {
       w.line(fmt::format("S.{}.write({});", stream_, arg));
       return;
@@ -434,6 +450,7 @@ class WriteOp final : public script::Op {
   std::int64_t bytes_;
   bool object_;
   bool log_;
+  std::optional<std::string> callback_;  // label of the write's callback, which logs its error
 };
 
 enum class Simple : std::uint8_t { end, resume, pause, destroy, unpipe_all, cork, uncork };
@@ -841,14 +858,17 @@ script::OpRegistry registry() {
   r.add(
       "write",
       [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
-        Fields f = p.fields(v, "write", {"stream", "bytes", "log"});
+        Fields f = p.fields(v, "write", {"stream", "bytes", "log", "callback"});
         std::string s = stream_field(p, f, "stream", false, true, "write");
         const std::int64_t bytes = f.integer("bytes", 0, 64 << 20, 4);
         const bool log = f.boolean("log", true);
+        std::optional<std::string> callback;
+        if (f.has("callback")) callback = f.string("callback");
         const bool object = object_mode_of(p, s);
-        return std::make_unique<WriteOp>(std::move(s), bytes, object, log);
+        return std::make_unique<WriteOp>(std::move(s), bytes, object, log, std::move(callback));
       },
-      "S.NAME.write(Buffer.alloc(bytes)); logs the return value and writableLength");
+      "S.NAME.write(Buffer.alloc(bytes)[, cb]); logs the return value and writableLength, and "
+      "with `callback: LABEL` the callback's `LABEL: error=...`");
   for (int k = 0; k < static_cast<int>(std::size(kSimpleNames)); ++k) {
     const auto what = static_cast<Simple>(k);
     const std::string name(kSimpleNames[k]);

@@ -68,10 +68,17 @@ Stream::Stream(runtime::Runtime& rt, std::string name, StreamOptions o)
                             : o.readable               ? "Readable"
                                                        : "Writable");
   }
-  // A 'data' array emptied by removeListener (or a once-wrapper) stops counting as a
-  // listener for the flow.
+  // Readable.prototype.removeListener, which a once-wrapper's removal goes through too: a
+  // 'data' array emptied stops counting as a listener for the flow; any 'readable' removal
+  // queues updateReadableListening (a nextTick, so a once('readable') listener can add
+  // itself again before it runs).
   emitter_.set_remove_hook([this](std::string_view event) {
-    if (r_ && event == "data" && emitter_.listener_count("data") == 0) r_->data_listening = false;
+    if (!r_) return;
+    if (event == "readable") {
+      if (!in_remove_listener_) next_tick([](Stream& s) { s.update_readable_listening(); });
+    } else if (event == "data" && emitter_.listener_count("data") == 0) {
+      r_->data_listening = false;
+    }
   });
   const std::size_t def = o.object_mode ? kDefaultHighWaterMarkObjects : kDefaultHighWaterMarkBytes;
   if (o.writable || o.transform) {
@@ -95,6 +102,7 @@ void Stream::dispose() {
   transform_impl = nullptr;
   final_impl = nullptr;
   destroy_hook = nullptr;
+  length_observer = nullptr;
   transform_callback_ = nullptr;
   emitter_.remove_all_listeners();
   if (w_) {
@@ -117,6 +125,7 @@ void Stream::next_tick(std::function<void(Stream&)> fn) {
 void Stream::track_lengths() {
   if (w_) stats.writable_length_peak = std::max(stats.writable_length_peak, w_->length);
   if (r_) stats.readable_length_peak = std::max(stats.readable_length_peak, r_->length);
+  if (length_observer) length_observer(*this);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -137,25 +146,57 @@ events::ListenerRef<EventArgs> listener(std::function<void(const EventArgs&)> fn
 ListenerId Stream::on(std::string_view event, std::function<void(const EventArgs&)> fn) {
   const auto l = listener(std::move(fn));
   emitter_.on(event, l);
-  if (r_ && event == "data") on_data_listener_added();
-  if (r_ && event == "readable" && !r_->end_emitted && !r_->readable_listening) {
-    r_->readable_listening = r_->need_readable = r_->has_flowing = true;
-    r_->flowing = r_->emitted_readable = false;
-    if (r_->length) {
-      emit_readable();
-    } else if (!r_->reading) {
-      next_tick([](Stream& s) { s.read(0); });
-    }
-  }
+  readable_listener_added(event);
   return ListenerId(l);
 }
 
+// EventEmitter.prototype.once adds its wrapper through this.on, so Readable's override runs
+// for once('data') and once('readable') exactly as for on().
 ListenerId Stream::once(std::string_view event, std::function<void(const EventArgs&)> fn) {
-  // EventEmitter.prototype.once goes through this.on: a once('data') starts the flow too.
   const auto l = listener(std::move(fn));
   emitter_.once(event, l);
-  if (r_ && event == "data") on_data_listener_added();
+  readable_listener_added(event);
   return ListenerId(l);
+}
+
+void Stream::readable_listener_added(std::string_view event) {
+  if (!r_) return;
+  ReadableState& st = *r_;
+  if (event == "data") {
+    on_data_listener_added();
+  } else if (event == "readable" && !st.end_emitted && !st.readable_listening) {
+    st.readable_listening = st.need_readable = st.has_flowing = true;
+    st.flowing = st.emitted_readable = false;
+    if (st.length) {
+      emit_readable();
+    } else if (!st.reading) {
+      next_tick([](Stream& s) { s.read(0); });  // nReadingNextTick
+    }
+  }
+}
+
+void Stream::remove_listener(std::string_view event, const ListenerId& id) {
+  // A listener already removed (and freed) is not in the array: nothing is removed, but
+  // Readable.prototype.removeListener still queues updateReadableListening for 'readable'.
+  in_remove_listener_ = true;
+  if (const auto fn = id.lock()) emitter_.remove_listener(event, fn);
+  in_remove_listener_ = false;
+  if (r_ && event == "readable") next_tick([](Stream& s) { s.update_readable_listening(); });
+}
+
+// updateReadableListening: after a 'readable' listener went, the stream flows again if it
+// has 'data' listeners (or a resume() is pending), else falls back to readableFlowing null.
+void Stream::update_readable_listening() {
+  ReadableState& st = *r_;
+  st.readable_listening = listener_count("readable") > 0;
+  if (st.has_paused && !st.paused && st.resume_scheduled) {
+    // flowing must be true now, or the scheduled resume_ will not flow.
+    st.has_flowing = st.flowing = true;
+  } else if (st.data_listening) {
+    resume();
+  } else if (!st.readable_listening) {
+    st.has_flowing = st.flowing = false;
+  }
 }
 
 ListenerId Stream::prepend_listener(std::string_view event,
@@ -260,6 +301,7 @@ void Stream::onwrite(const MaybeError& er) {
   st.writing = st.expect_write_cb = false;
   st.length -= st.writelen;
   st.writelen = 0;
+  if (length_observer) length_observer(*this);
 
   if (er) {
     if (!st.errored) st.errored = er;
@@ -323,6 +365,7 @@ void Stream::error_buffer() {
     BufferedWrite b = std::move(st.buffered.front());
     st.buffered.pop_front();
     st.length -= object_mode_ ? 1 : b.chunk.length;
+    if (length_observer) length_observer(*this);
     if (b.callback) b.callback(err);
   }
   call_finished_callbacks(st.errored.value_or(err_stream_destroyed("end")));
@@ -686,6 +729,7 @@ std::optional<Chunk> Stream::read(std::optional<std::size_t> n) {
     want = 0;
   } else {
     st.length -= want;
+    if (length_observer) length_observer(*this);
     clear_await_drain();
   }
   if (st.length == 0) {
@@ -941,7 +985,10 @@ Stream& Stream::pipe(Stream& dest_ref, bool do_end) {
   EventArgs pa;
   pa.other = this;
   dest->emit("pipe", pa);
-  if (dest->w_ && dest->w_->need_drain) {
+  // dest.writableNeedDrain, the getter: false once dest is ending or destroyed, so a source
+  // piped into such a dest is resumed (its writes then fail), where the raw needDrain flag
+  // would leave it paused.
+  if (dest->writable_need_drain()) {
     pause();
   } else if (!st.flowing) {
     resume();
@@ -983,6 +1030,12 @@ bool Stream::closed() const {
 }
 
 void Stream::destroy(MaybeError err, Callback cb) {
+  // Writable.prototype.destroy (Duplex's too): chunks still buffered (corked, or queued behind
+  // a write) and end() callbacks are failed by errorBuffer on a nextTick, ahead of 'close'. With
+  // a write in flight errorBuffer waits: afterWrite calls it again once that write completes.
+  if (w_ && !w_->destroyed && (!w_->buffered.empty() || !w_->on_finished.empty())) {
+    next_tick([](Stream& s) { s.error_buffer(); });
+  }
   if ((w_ && w_->destroyed) || (r_ && r_->destroyed)) {
     if (cb) cb(std::nullopt);
     return;
@@ -1097,15 +1150,152 @@ void Stream::transform_final(Callback cb) {
 }
 
 // ---------------------------------------------------------------------------------------
-// pipeline (lib/internal/streams/pipeline.js)
+// utils.js, end-of-stream.js and pipeline.js (lib/internal/streams/)
+
+bool Stream::is_readable_finished(bool strict) const {
+  if (!r_ || r_->errored) return false;
+  return r_->end_emitted || (!strict && r_->ended && r_->length == 0);
+}
+
+bool Stream::is_writable_finished(bool strict) const {
+  if (!w_) return false;
+  if (w_->finished) return true;  // stream.writableFinished
+  if (w_->errored) return false;
+  return !strict && w_->ended && w_->length == 0;
+}
+
+bool Stream::is_destroyed() const {
+  return destroyed() || (w_ ? w_->destroyed : r_->destroyed);
+}
+
+std::optional<bool> Stream::is_readable() const {
+  if (!r_) return std::nullopt;
+  if (is_destroyed()) return false;
+  // isReadableFinished(stream) with strict undefined: 'end' emitted.
+  return readable() && !(!r_->errored && r_->end_emitted);
+}
+
+std::optional<bool> Stream::is_writable() const {
+  if (!w_) return std::nullopt;
+  if (is_destroyed()) return false;
+  // stream.writable already excludes an ending stream (isWritableEnded).
+  return writable();
+}
+
+bool Stream::is_closed() const {
+  return (w_ && w_->closed) || (r_ && r_->closed);
+}
+
+MaybeError Stream::errored() const {
+  if (w_ && w_->errored) return w_->errored;
+  if (r_ && r_->errored) return r_->errored;
+  return std::nullopt;
+}
+
+bool Stream::error_emitted() const {
+  return (w_ && w_->error_emitted) || (r_ && r_->error_emitted);
+}
+
+std::function<void()> eos(const StreamRef& stream, bool readable, bool writable,
+                          std::function<void(const MaybeError&)> callback) {
+  struct State {
+    std::function<void(const MaybeError&)> callback;  // once(callback); emptied by cleanup
+    bool will_emit_close = false, writable_finished = false, readable_finished = false;
+    bool closed = false;
+    ListenerId on_end, on_finish, on_error, on_close;
+    void call(const MaybeError& e) {
+      if (!callback) return;
+      auto cb = std::move(callback);
+      callback = nullptr;
+      cb(e);
+    }
+  };
+  auto st = std::make_shared<State>();
+  st->callback = std::move(callback);
+  std::weak_ptr<Stream> ws = stream;
+  Stream& s = *stream;
+
+  // willEmitClose: autoDestroy and emitClose (always, here), not closed yet, and the watched
+  // sides are exactly the stream's.
+  st->will_emit_close =
+      !s.is_closed() && s.is_readable_side() == readable && s.is_writable_side() == writable;
+  st->writable_finished = s.is_writable_finished(false);
+  st->readable_finished = s.is_readable_finished(false);
+
+  auto onfinish = [st, ws, readable](const EventArgs&) {
+    auto self = ws.lock();
+    if (!self) return;
+    st->writable_finished = true;
+    if (self->destroyed()) st->will_emit_close = false;
+    if (st->will_emit_close && (!self->readable() || readable)) return;
+    if (!readable || st->readable_finished) st->call(std::nullopt);
+  };
+  auto onend = [st, ws, writable](const EventArgs&) {
+    auto self = ws.lock();
+    if (!self) return;
+    st->readable_finished = true;
+    if (self->destroyed()) st->will_emit_close = false;
+    if (st->will_emit_close && (!self->writable() || writable)) return;
+    if (!writable || st->writable_finished) st->call(std::nullopt);
+  };
+  auto onclose = [st, ws, readable, writable] {
+    auto self = ws.lock();
+    if (!self) return;
+    st->closed = true;
+    if (const MaybeError e = self->errored()) return st->call(e);
+    if (readable && !st->readable_finished && self->is_readable_side() &&
+        !self->is_readable_finished(false)) {
+      return st->call(premature_close());
+    }
+    if (writable && !st->writable_finished && !self->is_writable_finished(false)) {
+      return st->call(premature_close());
+    }
+    st->call(std::nullopt);
+  };
+  auto onclosed = [st, ws] {
+    auto self = ws.lock();
+    if (!self) return;
+    st->closed = true;
+    st->call(self->errored());
+  };
+
+  st->on_end = s.on("end", onend);
+  st->on_finish = s.on("finish", onfinish);
+  st->on_error = s.on("error", [st](const EventArgs& a) { st->call(*a.error); });
+  st->on_close = s.on("close", [onclose](const EventArgs&) { onclose(); });
+
+  runtime::Runtime& rt = s.rt();
+  if (s.is_closed()) {
+    rt.next_tick(onclose, 0);
+  } else if (s.error_emitted()) {
+    if (!st->will_emit_close) rt.next_tick(onclosed, 0);
+  } else if (!readable && (!st->will_emit_close || s.is_readable().value_or(false)) &&
+             (st->writable_finished || s.is_writable() == std::optional<bool>(false)) &&
+             s.pending_cb() == 0) {
+    rt.next_tick(onclosed, 0);
+  } else if (!writable && (!st->will_emit_close || s.is_writable().value_or(false)) &&
+             (st->readable_finished || s.is_readable() == std::optional<bool>(false))) {
+    rt.next_tick(onclosed, 0);
+  }
+
+  return [st, ws] {
+    st->callback = nullptr;
+    auto self = ws.lock();
+    if (!self) return;
+    self->remove_listener("finish", st->on_finish);
+    self->remove_listener("end", st->on_end);
+    self->remove_listener("error", st->on_error);
+    self->remove_listener("close", st->on_close);
+  };
+}
 
 void pipeline(const std::vector<StreamRef>& streams, std::function<void(const MaybeError&)> cb) {
   struct State {
     MaybeError error;
     int finish_count = 0;
-    bool called = false;
-    std::vector<std::function<void(const MaybeError&)>> destroys;
-    std::function<void(const MaybeError&)> callback;
+    std::deque<std::function<void(const MaybeError&)>> destroys;
+    std::vector<std::function<void()>> last_stream_cleanup;
+    std::function<void(const MaybeError&)> callback;  // once(callback)
     runtime::Runtime* rt = nullptr;
   };
   auto ps = std::make_shared<State>();
@@ -1117,76 +1307,103 @@ void pipeline(const std::vector<StreamRef>& streams, std::function<void(const Ma
     if (!ps->error && !final) return;
     while (!ps->destroys.empty()) {
       auto d = std::move(ps->destroys.front());
-      ps->destroys.erase(ps->destroys.begin());
+      ps->destroys.pop_front();
       d(ps->error);
     }
-    if (final && !ps->called) {
-      ps->called = true;
+    if (final) {
+      if (!ps->error) {
+        auto cleanups = std::move(ps->last_stream_cleanup);
+        ps->last_stream_cleanup.clear();
+        for (auto& c : cleanups)
+          c();
+      }
       auto e = ps->error;
-      ps->rt->next_tick([ps, e] { ps->callback(e); }, 0);
+      ps->rt->next_tick(
+          [ps, e] {
+            if (!ps->callback) return;
+            auto callback = std::move(ps->callback);
+            ps->callback = nullptr;
+            callback(e);
+          },
+          0);
     }
   };
-  auto finish = [ps, finish_impl](const MaybeError& err) {
-    finish_impl(err, --ps->finish_count == 0);
-  };
-
-  // eos(): calls back once, on 'error', or on 'close' (premature unless the side it watches
-  // completed: 'end' for readable, 'finish' for writable). Every stream here autoDestroys,
-  // so 'close' always follows completion.
-  auto eos = [](const StreamRef& s, bool readable_side,
-                std::function<void(const MaybeError&)> done) {
-    auto fired = std::make_shared<bool>(false);
-    auto once = [fired, done](const MaybeError& e) {
-      if (*fired) return;
-      *fired = true;
-      done(e);
-    };
-    std::weak_ptr<Stream> ws = s;
-    s->on("error", [once](const EventArgs& a) { once(*a.error); });
-    s->on("close", [once, ws, readable_side](const EventArgs&) {
-      auto st = ws.lock();
-      if (!st) return;
-      const bool complete = readable_side ? st->readable_ended() : st->writable_finished();
-      if (complete) {
-        once(std::nullopt);
-      } else {
-        once(premature_close());
-      }
-    });
-  };
+  auto finish = std::make_shared<std::function<void(const MaybeError&)>>(
+      [ps, finish_impl](const MaybeError& err) { finish_impl(err, --ps->finish_count == 0); });
+  auto call_finish = [finish](const MaybeError& err) { (*finish)(err); };
 
   const std::size_t n = streams.size();
   for (std::size_t i = 0; i < n; ++i) {
-    const StreamRef& s = streams[i];
-    std::weak_ptr<Stream> ws = s;
-    // destroyer(): destroys the stream with the error unless it already finished cleanly.
-    auto done_flag = std::make_shared<bool>(false);
-    s->on("close", [done_flag](const EventArgs&) { *done_flag = true; });
-    ps->destroys.push_back([ws, done_flag](const MaybeError& err) {
+    const StreamRef& stream = streams[i];
+    const bool reading = i + 1 < n;
+    const bool writing = i > 0;
+    const bool is_last = i + 1 == n;
+    std::weak_ptr<Stream> ws = stream;
+
+    // destroyer(): a stream whose eos() reported without an error, or that closed, is left
+    // alone; any other is destroyed with the pipeline's error.
+    auto finished = std::make_shared<bool>(false);
+    stream->on("close", [finished](const EventArgs&) { *finished = true; });
+    auto cleanup = eos(stream, reading, writing,
+                       [finished](const MaybeError& err) { *finished = !err.has_value(); });
+    ps->destroys.push_back([ws, finished](const MaybeError& err) {
+      if (*finished) return;
+      *finished = true;
       auto st = ws.lock();
-      if (!st || *done_flag) return;
-      *done_flag = true;
-      if (st->destroyed()) return;
+      if (!st || st->is_destroyed()) return;  // destroyImpl.destroyer
       st->destroy(err.value_or(err_stream_destroyed("pipe")));
     });
-    // onError: any error but a premature close finishes the pipeline.
-    s->on("error", [finish](const EventArgs& a) {
-      if (a.error->code != "ERR_STREAM_PREMATURE_CLOSE" && a.error->name != "AbortError") {
-        finish(*a.error);
+    if (is_last && stream->is_readable().value_or(false))
+      ps->last_stream_cleanup.push_back(cleanup);
+
+    // onError: errors after pipe()'s work is done still finish the pipeline.
+    const ListenerId on_error = stream->on("error", [call_finish](const EventArgs& a) {
+      if (a.error->name != "AbortError" && a.error->code != "ERR_STREAM_PREMATURE_CLOSE") {
+        call_finish(*a.error);
       }
     });
-    if (i > 0) {
-      const StreamRef& src = streams[i - 1];
-      const StreamRef& dst = s;
-      ps->finish_count += 2;
-      std::weak_ptr<Stream> wdst = dst;
-      src->pipe(*dst, false);
-      src->once("end", [wdst](const EventArgs&) {
-        if (auto d = wdst.lock()) d->end();
+    if (is_last && stream->is_readable().value_or(false)) {
+      ps->last_stream_cleanup.push_back([ws, on_error] {
+        if (auto st = ws.lock()) st->remove_listener("error", on_error);
       });
-      eos(src, true, finish);
-      eos(dst, false, finish);
     }
+
+    if (i == 0) continue;
+    // pipe(src, dst, finish, { end: true })
+    const StreamRef& src = streams[i - 1];
+    const StreamRef& dst = stream;
+    ps->finish_count += 2;
+    auto ended = std::make_shared<bool>(false);
+    dst->on("close", [ended, call_finish](const EventArgs&) {
+      // The destination closed before the source completed.
+      if (!*ended) call_finish(premature_close());
+    });
+    src->pipe(*dst, false);
+    std::weak_ptr<Stream> wdst = dst;
+    auto end_fn = [ended, wdst] {
+      *ended = true;
+      if (auto d = wdst.lock()) d->end();
+    };
+    if (src->is_readable_finished(true)) {
+      ps->rt->next_tick(end_fn, 0);
+    } else {
+      src->once("end", [end_fn](const EventArgs&) { end_fn(); });
+    }
+    std::weak_ptr<Stream> wsrc = src;
+    eos(src, true, false, [wsrc, call_finish](const MaybeError& err) {
+      auto s = wsrc.lock();
+      if (s && err && err->code == "ERR_STREAM_PREMATURE_CLOSE" && s->readable_state_ended() &&
+          !s->errored() && !s->error_emitted()) {
+        // Some readables emit 'close' before 'end': wait for it.
+        s->once("end", [call_finish](const EventArgs&) { call_finish(std::nullopt); });
+        s->once("error", [call_finish](const EventArgs& a) { call_finish(*a.error); });
+      } else {
+        call_finish(err);
+      }
+    });
+    auto dst_cleanup = eos(dst, false, true, call_finish);
+    if (is_last && dst->is_readable().value_or(false))
+      ps->last_stream_cleanup.push_back(dst_cleanup);
   }
 }
 

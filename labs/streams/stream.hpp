@@ -183,10 +183,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   ListenerId on(std::string_view event, std::function<void(const EventArgs&)> fn);
   ListenerId once(std::string_view event, std::function<void(const EventArgs&)> fn);
   ListenerId prepend_listener(std::string_view event, std::function<void(const EventArgs&)> fn);
-  void remove_listener(std::string_view event, const ListenerId& id) {
-    // A listener already removed (and freed) is not in the array: nothing to do, as in Node.
-    if (const auto fn = id.lock()) emitter_.remove_listener(event, fn);
-  }
+  // Readable.prototype.removeListener: for 'readable', updateReadableListening on a nextTick.
+  void remove_listener(std::string_view event, const ListenerId& id);
   bool emit(std::string_view event, const EventArgs& args = {}) {
     return emitter_.emit(event, args);
   }
@@ -231,11 +229,30 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void destroy(MaybeError err = std::nullopt, Callback cb = {});
   bool destroyed() const;
   bool closed() const;  // 'close' emitted
+
+  // ---- how eos() and pipeline() read a stream (lib/internal/streams/utils.js) ----
+  // isReadableFinished / isWritableFinished: 'end' emitted ('finish'), or, not strict, ended
+  // with nothing left buffered; false once errored (writableFinished wins over errored).
+  bool is_readable_finished(bool strict) const;
+  bool is_writable_finished(bool strict) const;
+  // isReadable / isWritable: nullopt for a stream without that side (`readable` is not a
+  // boolean), false once destroyed or done.
+  std::optional<bool> is_readable() const;
+  std::optional<bool> is_writable() const;
+  bool is_destroyed() const;   // isDestroyed
+  bool is_closed() const;      // state.closed: set when _destroy calls back, before 'close'
+  MaybeError errored() const;  // isWritableErrored || isReadableErrored
+  bool error_emitted() const;  // wState.errorEmitted || rState.errorEmitted
+  bool readable_state_ended() const { return r_ && r_->ended; }  // push(null) seen
+  std::int64_t pending_cb() const { return w_ ? w_->pendingcb : 0; }
   bool object_mode() const { return object_mode_; }
   bool is_readable_side() const { return r_ != nullptr; }
   bool is_writable_side() const { return w_ != nullptr; }
 
   StreamStats stats;
+  // Called after every change of writableLength or readableLength (both up and down), for a
+  // series that must see each value, not only those at the moments someone samples.
+  std::function<void(const Stream&)> length_observer;
 
   // Drops every hook, listener and held callback. A JavaScript stream left holding its own
   // callback (a Transform's kCallback, a pending write) is a cycle the GC collects; here the
@@ -312,6 +329,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void end_readable_nt();
   void clear_await_drain();
   void on_data_listener_added();
+  void readable_listener_added(std::string_view event);  // Readable.prototype.on's part
+  void update_readable_listening();
   void track_lengths();
   // destroy.js
   void destroy_internal(const MaybeError& err, Callback cb);
@@ -333,15 +352,26 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::unique_ptr<WritableState> w_;
   std::unique_ptr<ReadableState> r_;
   StreamEmitter emitter_;
+  bool in_remove_listener_ = false;   // remove_listener() queues its own tick for 'readable'
   Callback transform_callback_;       // kCallback: the _write callback held back by a full side
   std::size_t transform_length_ = 0;  // rState.length when the outstanding _write began
 };
 
 using StreamRef = std::shared_ptr<Stream>;
 
+// eos(stream, { readable, writable }, callback) (lib/internal/streams/end-of-stream.js, the
+// `finished` of node:stream): calls back once, with the error, or when the sides it watches
+// are done. A stream that will emit 'close' (autoDestroy, every stream here) and whose sides
+// are exactly the watched ones is done at 'close'; otherwise at 'finish'/'end' (a Transform
+// watched as a writable only is done at 'finish': its readable side may never end). Returns
+// the cleanup that removes its listeners.
+std::function<void()> eos(const StreamRef& stream, bool readable, bool writable,
+                          std::function<void(const MaybeError&)> callback);
+
 // stream.pipeline(streams..., callback) (lib/internal/streams/pipeline.js): pipes each
-// stream into the next, destroys every stage on the first error, and calls back once,
-// on a nextTick, when every stage has finished or closed.
+// stream into the next (pipe()'s end: false, ending the next stage itself on 'end'), destroys
+// every stage not yet done on the first error, and calls back once, on a nextTick, when every
+// eos() has reported: the last stage is watched with { readable: false, writable: true }.
 void pipeline(const std::vector<StreamRef>& streams, std::function<void(const MaybeError&)> cb);
 
 // ERR_STREAM_PREMATURE_CLOSE, as Node builds it.

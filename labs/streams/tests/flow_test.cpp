@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <string>
 
 #include "metrics/metric_set.hpp"
@@ -28,6 +29,8 @@ struct FlowRun {
   std::size_t pool_tasks = 0;    // threadpool work spans
   std::uint32_t iterations = 0;  // loop iterations that ran a callback
   double get(std::string_view p) const { return m.get(p).value_or(-1); }
+  std::map<std::string, double> series_max;  // the timeline's rows (Runtime::sample_at)
+  std::map<std::string, std::size_t> series_points;
 };
 
 FlowRun run_flow(const std::string& flow_yaml) {
@@ -43,6 +46,10 @@ FlowRun run_flow(const std::string& flow_yaml) {
   }
   r.logs = testing::log_texts(rt);
   r.pool_tasks = rt.recorder().work_spans().size();
+  for (const auto& c : rt.recorder().counters()) {
+    r.series_max[c.name] = std::max(r.series_max[c.name], c.value);
+    ++r.series_points[c.name];
+  }
   for (const auto& c : rt.recorder().callbacks())
     r.iterations = std::max(r.iterations, c.iteration);
   r.loop_close = rt.shutdown();
@@ -171,5 +178,23 @@ TEST_CASE("streams.flow_pipeline_error_destroys_everything") {
         "after 50 ms: source destroyed=true (fd closed), t1 destroyed=true, sink destroyed=true "
         "(socket closed)");
   CHECK(r.get("flow.leakedHandles") == 0);
+  CHECK(r.loop_close == 0);
+}
+
+TEST_CASE("streams.flow_timeline_rows_show_the_peaks_the_metrics_report") {
+  runtime::Watchdog wd(60s);
+  // The peer reads 8 MiB/s: the kernel's buffers fill and the socket's writableLength is a
+  // chunk while each write waits for the kernel, 0 whenever the producer writes. The rows
+  // record the largest value of each millisecond, so their peaks are the metrics' (rows
+  // sampled at the producer's writes drew sink.writableLength flat at 0 under a 16 KiB peak).
+  const FlowRun r = run_flow(
+      "  transport: tcp\n  mode: honor\n  bytes: 2097152\n  chunk: 16384\n"
+      "  transforms: [ {} ]\n  peer_rate: 8388608\n");
+  CHECK(r.get("flow.peerBytes") == 2097152);
+  REQUIRE(r.series_points.count("sink.writableLength") == 1);
+  REQUIRE(r.series_points.count("bufferedBytes") == 1);
+  CHECK(r.get("sink.writableLengthPeak") >= 16384);
+  CHECK(r.series_max.at("sink.writableLength") == r.get("sink.writableLengthPeak"));
+  CHECK(r.series_max.at("bufferedBytes") == r.get("flow.bufferedPeak"));
   CHECK(r.loop_close == 0);
 }

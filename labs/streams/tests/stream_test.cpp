@@ -434,3 +434,64 @@ TEST_CASE("streams.once_listener_removes_itself_before_running") {
   r->dispose();
   CHECK(rt.shutdown() == 0);
 }
+
+// const t = new Transform({ transform(c, e, cb) { cb(null, c) } });
+// finished(t, { readable: false, writable: true }, cb) after t.write(4 bytes); t.end():
+// cb at 'finish', with t's output unread and t not destroyed; { readable: true, writable:
+// true } (finished's default) waits for 'end' too, so it never calls back.
+TEST_CASE("streams.eos_of_a_transform_watched_as_a_writable_reports_at_finish") {
+  runtime::Watchdog wd(20s);
+  Runtime rt;
+  StreamRef t;
+  int writable_calls = 0, both_calls = 0;
+  bool destroyed_at_callback = true;
+  std::size_t unread_at_callback = 0;
+  rt.run([&] {
+    StreamOptions o;
+    o.transform = true;
+    t = Stream::make(rt, "t", o);
+    eos(t, false, true, [&](const MaybeError& err) {
+      CHECK_FALSE(err.has_value());
+      ++writable_calls;
+      destroyed_at_callback = t->destroyed();
+      unread_at_callback = t->readable_length();
+    });
+    eos(t, true, true, [&](const MaybeError&) { ++both_calls; });
+    t->write(Chunk::alloc(4));
+    t->end();
+  });
+  CHECK(writable_calls == 1);
+  CHECK_FALSE(destroyed_at_callback);
+  CHECK(unread_at_callback == 4);
+  CHECK(both_calls == 0);
+  CHECK(t->writable_finished());
+  t->dispose();
+  t.reset();
+  CHECK(rt.shutdown() == 0);
+}
+
+// r.once('readable', () => { n++; r.read() }): _read runs with no read() of ours, the
+// listener fires once, and readableFlowing is back to null a tick after it removed itself.
+TEST_CASE("streams.once_readable_reads_and_resets_the_mode_after_it_fires") {
+  runtime::Watchdog wd(20s);
+  Runtime rt;
+  StreamRef r;
+  int fired = 0;
+  std::optional<bool> flowing_in_listener, flowing_after;
+  rt.run([&] {
+    r = make_readable(rt, 16384, 4, 2);
+    r->once("readable", [&](const EventArgs&) {
+      ++fired;
+      r->read();
+      flowing_in_listener = r->readable_flowing();
+      rt.next_tick([&] { flowing_after = r->readable_flowing(); }, 0);
+    });
+  });
+  CHECK(fired == 1);
+  CHECK(r->stats.reads >= 1);
+  CHECK(flowing_in_listener == std::optional<bool>(false));
+  CHECK_FALSE(flowing_after.has_value());
+  r->dispose();
+  r.reset();
+  CHECK(rt.shutdown() == 0);
+}
