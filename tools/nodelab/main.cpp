@@ -58,9 +58,11 @@ int main(int argc, char** argv) {
   std::uint32_t seed = 0;
   drill->add_option("labs", d.labs, "only these labs");
   auto* o_seed = drill->add_option("--seed", seed, "pick the questions reproducibly");
-  drill->add_option("--count", d.count, "how many questions (default 3)")
-      ->check(CLI::Range(1, 100));
-  drill->add_option("--scenario", d.scenarios, "ask these (NAME or LAB/NAME), in order");
+  auto* o_count = drill->add_option("--count", d.count, "how many questions (default 3)")
+                      ->check(CLI::Range(1, 100));
+  drill->add_option("--scenario", d.scenarios, "ask these (NAME or LAB/NAME), in order")
+      ->excludes(o_seed)
+      ->excludes(o_count);
   drill->add_flag("--plan", d.plan, "print the questions a seed picks, and exit");
   drill->footer(
       "\nThe program shown is the scenario's Node.js twin; type the lines it prints, one per "
