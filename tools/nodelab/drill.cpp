@@ -101,9 +101,10 @@ std::string why_not_a_question(const std::string& want, const std::vector<std::s
       if (f.stem().string() != want_name) continue;
       const std::string which = lab.id + "/" + want_name;
       if (!lab.drill) {
-        return fmt::format("'{}' is not a drill question: lab '{}' asks none (its orders depend "
-                           "on more than Node)",
-                           which, lab.id);
+        return fmt::format(
+            "'{}' is not a drill question: lab '{}' asks none (its orders depend "
+            "on more than Node)",
+            which, lab.id);
       }
       if (std::find(labs.begin(), labs.end(), lab.id) == labs.end()) {
         return fmt::format("'{}' is lab {}'s, and the labs named are {}", which, lab.id,
@@ -122,8 +123,7 @@ std::string why_not_a_question(const std::string& want, const std::vector<std::s
   for (const auto& q : pool)
     names.push_back(q.name);
   const std::string guess = did_you_mean(want_name, names);
-  return fmt::format("no scenario '{}'{}{}", want,
-                     want_lab.empty() ? "" : " in lab " + want_lab,
+  return fmt::format("no scenario '{}'{}{}", want, want_lab.empty() ? "" : " in lab " + want_lab,
                      guess.empty() ? "" : "; did you mean " + guess + "?");
 }
 
@@ -132,8 +132,8 @@ std::string why_not_a_question(const std::string& want, const std::vector<std::s
 class AnswerReader {
  public:
   explicit AnswerReader(std::istream& in)
-      : in_(in), tty_(&in == &std::cin && ::isatty(STDIN_FILENO) != 0 &&
-                      ::isatty(STDOUT_FILENO) != 0) {
+      : in_(in),
+        tty_(&in == &std::cin && ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0) {
     if (tty_) {
       rl_readline_name = "nodelab";
       rl_bind_key('\t', rl_insert);  // a Tab is a Tab, not a file name completion

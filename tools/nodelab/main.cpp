@@ -2,7 +2,7 @@
 //
 //   nodelab list [LAB] [--markdown]        every lab and its scenarios, with titles
 //   nodelab run LAB SCENARIO [options]     runs lab-LAB (all its options pass through)
-//   nodelab tour                           each lab's headline, one screen each (< 1 minute)
+//   nodelab tour [--no-pause]              each lab's headline, one screen each, Enter between
 //   nodelab drill [LAB...] [--seed N]      "what does this print?" practice, scored
 
 #include <unistd.h>
@@ -51,7 +51,12 @@ int main(int argc, char** argv) {
   run->fallthrough(false);
   run->prefix_command();  // everything after LAB goes to the lab untouched
 
-  auto* tour = app.add_subcommand("tour", "each lab's headline scenario, one screen each");
+  auto* tour = app.add_subcommand(
+      "tour", "each lab's headline scenario, one screen each (Enter for the next on a terminal)");
+  bool no_pause = false;
+  tour->add_flag("--no-pause", no_pause,
+                 "do not wait for Enter between screens (never waits when stdin or stdout is "
+                 "not a terminal)");
 
   auto* drill = app.add_subcommand("drill", "\"what does this print?\" practice, scored");
   DrillOptions d;
@@ -119,7 +124,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "nodelab: cannot run {}\n", bin);
     return 2;
   }
-  if (*tour) return nodelab::driver::tour(st);
+  if (*tour) return nodelab::driver::tour(st, no_pause);
   if (*drill) {
     if (o_seed->count() > 0) d.seed = seed;
     return nodelab::driver::drill(d, std::cin, st);
