@@ -104,8 +104,8 @@ std::string help_footer(const LabSpec& spec, const script::OpRegistry& registry)
       "  lab-{0} my.yaml --json | jq .metrics\n"
       "  lab-{0} {1} --trace t.json  then open t.json in https://ui.perfetto.dev\n"
       "\nExit codes: 0 ok · 1 the simulated process died (uncaught exception, unhandled "
-      "rejection) · 2 bad input · 3 an expectation failed · 124 time ceiling · 130 SIGINT · "
-      "143 SIGTERM\n"
+      "rejection) · 2 bad input · 3 an expectation failed · 124 time ceiling · 125 memory "
+      "ceiling · 130 SIGINT · 143 SIGTERM\n"
       "\nOps ({2} of them; scenario format: scenarios/README.md):\n",
       spec.id, spec.headline, registry.ops().size());
   for (const auto& op : registry.ops())
@@ -194,7 +194,10 @@ report::RunReport run_scenario(const LabSpec& spec, const script::OpRegistry& re
   }
   rt.collect_metrics(r.metrics);
   if (spec.collect_metrics) spec.collect_metrics(interp, r.metrics);
-  r.diagnosis = report::diagnose(r.metrics);
+  // A stepped run's pauses are wall-clock time inside loop phases, not the program's: no
+  // timing verdicts from it (print_diagnosis says why).
+  r.stepped = o.step;
+  if (!r.stepped) r.diagnosis = report::diagnose(r.metrics);
   bool expectations_ok = true;
   if (r.result.outcome != runtime::Outcome::stopped) {
     r.expectations = script::check_expectations(s.expect, rt.recorder(), r.metrics);
@@ -243,8 +246,10 @@ int run_single(const LabSpec& spec, const script::OpRegistry& registry, const sc
   report::RunReport r = run_scenario(spec, registry, s, rt, o);
   if (stepper) {
     const std::size_t steps = stepper->steps();
+    const std::size_t folded = stepper->folded();
     stepper.reset();  // the terminal back to normal before the report
-    std::fprintf(stdout, "\n--step: %zu states shown\n\n", steps);
+    std::fprintf(stdout, "\n--step: %zu screens shown, %zu look-alike stops folded\n\n", steps,
+                 folded);
   }
   r.brief = o.json_brief;
 

@@ -31,6 +31,9 @@ struct RunReport {
   runtime::RunResult result;
   int exit_code = 0;
   bool brief = false;  // --json without the logs and callbacks arrays (--compare's children)
+  // A --step run: its pauses sit inside loop phases, so eventLoopDelay, utilization, timer
+  // drift and pool waits count the time a person looked at the screen. No timing verdicts.
+  bool stepped = false;
 };
 
 // "setTimeout callback · setTimeout 10 ms (line 12)"

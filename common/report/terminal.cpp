@@ -313,6 +313,10 @@ void print_expectations(std::FILE* out, const RunReport& r, const Style& st) {
 
 void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st) {
   fmt::print(out, "{}\n", st.bold("diagnosis"));
+  if (r.stepped) {
+    fmt::print(out, "  no timing verdicts: a stepped run's pauses are not the program's time\n\n");
+    return;
+  }
   if (r.diagnosis.empty()) {
     fmt::print(out, "  {} no blocking, no saturated pool: the loop kept up\n\n", st.good("✓"));
     return;
