@@ -104,8 +104,9 @@ std::string help_footer(const LabSpec& spec, const script::OpRegistry& registry)
       "  lab-{0} my.yaml --json | jq .metrics\n"
       "  lab-{0} {1} --trace t.json  then open t.json in https://ui.perfetto.dev\n"
       "\nExit codes: 0 ok · 1 the simulated process died (uncaught exception, unhandled "
-      "rejection) · 2 bad input · 3 an expectation failed · 124 time ceiling · 125 memory "
-      "ceiling · 130 SIGINT · 143 SIGTERM\n"
+      "rejection) · 2 bad input\n"
+      "  · 3 an expectation failed · 124 time ceiling · 125 memory ceiling · 130 SIGINT · "
+      "143 SIGTERM\n"
       "\nOps ({2} of them; scenario format: scenarios/README.md):\n",
       spec.id, spec.headline, registry.ops().size());
   for (const auto& op : registry.ops())
@@ -469,8 +470,8 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
   auto* o_compare = app.add_flag("--compare", o.compare,
                                  "run every variant, one after another, and print one table");
   auto* o_step = app.add_flag("--step", o.step,
-                              "pause at each phase boundary and show the state (Enter next, b "
-                              "back, q quit); needs a terminal");
+                              "show the state at each phase boundary (Enter next, b back, q "
+                              "quit); needs a terminal");
   auto* o_timeout = app.add_option("--timeout", o.timeout_s,
                                    "time ceiling in seconds (none with --step unless given); the "
                                    "run stops cleanly there")

@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
   drill->add_flag("--plan", d.plan, "print the questions a seed picks, and exit");
   drill->footer(
       "\nThe program shown is the scenario's Node.js twin; type the lines it prints, one per "
-      "line, and an empty line. Answers can be piped in: nodelab drill --seed 7 < answers.txt");
+      "line, and an empty line\n(arrow keys, backspace and Up edit a line on a terminal). "
+      "Answers can be piped in: nodelab drill --seed 7 < answers.txt");
 
   try {
     app.parse(argc, argv);
