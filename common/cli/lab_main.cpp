@@ -249,8 +249,8 @@ int run_single(const LabSpec& spec, const script::OpRegistry& registry, const sc
     const std::size_t steps = stepper->steps();
     const std::size_t folded = stepper->folded();
     stepper.reset();  // the terminal back to normal before the report
-    std::fprintf(stdout, "\n--step: %zu screens shown, %zu look-alike stops folded\n\n", steps,
-                 folded);
+    fmt::print("\n--step: {} screen{} shown, {} look-alike stop{} folded\n\n", steps,
+               steps == 1 ? "" : "s", folded, folded == 1 ? "" : "s");
   }
   r.brief = o.json_brief;
 

@@ -209,10 +209,11 @@ void Stepper::show(std::size_t index) const {
       cycle += p == s.phase ? st_.phase(p, "[" + name + "]") : st_.dim(name);
     }
   }
-  out += fmt::format("iteration {} · {} · +{:.3f} ms · {} callbacks so far\n{}\n", s.iteration,
+  out += fmt::format("iteration {} · {} · +{:.3f} ms · {} callback{} so far\n{}\n", s.iteration,
                      s.phase == Phase::prepare ? "prepare (poll is next)"
                                                : std::string(runtime::phase_name(s.phase)),
-                     runtime::to_ms(s.t), thousands(screen.callbacks_so_far), cycle);
+                     runtime::to_ms(s.t), thousands(screen.callbacks_so_far),
+                     screen.callbacks_so_far == 1 ? "" : "s", cycle);
 
   // What happened since the previous screen: the folded quiet stops, then what ran.
   const auto width = static_cast<std::size_t>(std::max(60, report::terminal_width(stdout)));

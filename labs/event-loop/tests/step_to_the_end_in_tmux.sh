@@ -41,7 +41,7 @@ echo "$out" | grep -B3 -F "ran: fs.readFile callback" | grep -qE "^folded [0-9]+
   fail "no 'folded' line before the readFile callback's screen"
 echo "$out" | grep -B4 -F "ran: fs.readFile callback" | grep -qF "step 3/3" ||
   fail "the readFile callback's screen is not step 3 (quiet stops did not fold)"
-last=$(echo "$out" | grep -oE "[0-9]+ callbacks so far" | tail -1 | cut -d' ' -f1)
+last=$(echo "$out" | grep -oE "[0-9,]+ callbacks? so far" | tail -1 | cut -d' ' -f1 | tr -d ,)
 total=$(echo "$out" | grep -oE "^  callbacks +[0-9]+:" | grep -oE "[0-9]+")
 [ -n "$last" ] && [ "$last" = "$total" ] ||
   fail "the last screen counted '$last' callbacks, the metrics '$total'"
