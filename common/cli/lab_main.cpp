@@ -104,7 +104,8 @@ std::string help_footer(const LabSpec& spec, const script::OpRegistry& registry)
       "  lab-{0} my.yaml --json | jq .metrics\n"
       "  lab-{0} {1} --trace t.json  then open t.json in https://ui.perfetto.dev\n"
       "\nExit codes: 0 ok · 1 the simulated process died (uncaught exception, unhandled "
-      "rejection) · 2 bad input · 3 an expectation failed · 124 time ceiling · 130 SIGINT · "
+      "rejection) · 2 bad input\n"
+      "  · 3 an expectation failed · 124 time ceiling · 125 memory ceiling · 130 SIGINT · "
       "143 SIGTERM\n"
       "\nOps ({2} of them; scenario format: scenarios/README.md):\n",
       spec.id, spec.headline, registry.ops().size());
@@ -194,8 +195,10 @@ report::RunReport run_scenario(const LabSpec& spec, const script::OpRegistry& re
   }
   rt.collect_metrics(r.metrics);
   if (spec.collect_metrics) spec.collect_metrics(interp, r.metrics);
-  r.timing_verdicts = !o.step;  // the pauses at each screen are not the program's time
-  r.diagnosis = report::diagnose(r.metrics, spec.diagnose, r.timing_verdicts);
+  // A stepped run's pauses are wall-clock time inside loop phases, not the program's: no
+  // verdicts read from elapsed time (print_diagnosis says why); the lab's others still hold.
+  r.stepped = o.step;
+  r.diagnosis = report::diagnose(r.metrics, spec.diagnose, !r.stepped);
   bool expectations_ok = true;
   if (r.result.outcome != runtime::Outcome::stopped) {
     r.expectations = script::check_expectations(s.expect, rt.recorder(), r.metrics);
@@ -244,8 +247,10 @@ int run_single(const LabSpec& spec, const script::OpRegistry& registry, const sc
   report::RunReport r = run_scenario(spec, registry, s, rt, o);
   if (stepper) {
     const std::size_t steps = stepper->steps();
+    const std::size_t folded = stepper->folded();
     stepper.reset();  // the terminal back to normal before the report
-    std::fprintf(stdout, "\n--step: %zu states shown\n\n", steps);
+    fmt::print("\n--step: {} screen{} shown, {} look-alike stop{} folded\n\n", steps,
+               steps == 1 ? "" : "s", folded, folded == 1 ? "" : "s");
   }
   r.brief = o.json_brief;
 
@@ -470,8 +475,8 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
   auto* o_compare = app.add_flag("--compare", o.compare,
                                  "run every variant, one after another, and print one table");
   auto* o_step = app.add_flag("--step", o.step,
-                              "pause at each phase boundary and show the state (Enter next, b "
-                              "back, q quit); needs a terminal");
+                              "show the state at each phase boundary (Enter next, b back, q "
+                              "quit); needs a terminal");
   auto* o_timeout = app.add_option("--timeout", o.timeout_s,
                                    "time ceiling in seconds (none with --step unless given); the "
                                    "run stops cleanly there")

@@ -3,16 +3,87 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
+#include <utility>
+
 #include <fmt/format.h>
 
+#include "report/run_report.hpp"
+#include "runtime/recorder.hpp"
 #include "runtime/stop.hpp"
 
 namespace nodelab::cli {
 
 using runtime::Phase;
 
+namespace {
+
+std::string thousands(std::uint64_t n) {
+  std::string digits = std::to_string(n);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
+    digits.insert(static_cast<std::size_t>(i), ",");
+  return digits;
+}
+
+}  // namespace
+
+StepDigest StepTracker::advance(const runtime::Recorder& rec) {
+  StepDigest d;
+  // Look-alike callbacks (kind and scenario line) together, in the order they first ran.
+  struct Group {
+    std::string label;
+    std::uint64_t count = 0;
+  };
+  std::vector<Group> groups;
+  std::map<std::pair<runtime::CallbackKind, std::uint32_t>, std::size_t> index;
+  const auto& records = rec.callbacks();
+  for (; records_seen_ < records.size(); ++records_seen_) {
+    const runtime::CallbackRecord& c = records[records_seen_];
+    if (c.internal) {
+      ++d.internal;
+      continue;
+    }
+    ++d.callbacks;
+    const auto key = std::make_pair(c.kind, c.site);
+    const auto it = index.find(key);
+    if (it != index.end()) {
+      ++groups[it->second].count;
+    } else {
+      index.emplace(key, groups.size());
+      groups.push_back({report::describe_callback(c, scenario_), 1});
+    }
+  }
+  // Past the recorder's limit callbacks are counted, not kept (none of them is a record).
+  const std::uint64_t unstored = rec.callback_count() - records.size();
+  if (unstored > unstored_) {
+    d.callbacks += unstored - unstored_;
+    groups.push_back({"(not recorded: past the recorder's limit)", unstored - unstored_});
+    unstored_ = unstored;
+  }
+  callbacks_ += d.callbacks;
+
+  constexpr std::size_t kShown = 5;
+  std::uint64_t rest = 0;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    if (i >= kShown) {
+      rest += groups[i].count;
+      continue;
+    }
+    if (!d.ran.empty()) d.ran += ", ";
+    d.ran += groups[i].count == 1 ? groups[i].label
+                                  : thousands(groups[i].count) + " × " + groups[i].label;
+  }
+  if (rest > 0) {
+    d.ran += fmt::format(", and {} more callback{} of {} other kind{}", thousands(rest),
+                         rest == 1 ? "" : "s", groups.size() - kShown,
+                         groups.size() - kShown == 1 ? "" : "s");
+  }
+  return d;
+}
+
 Stepper::Stepper(runtime::Runtime& rt, const script::Scenario& s, const report::Style& st)
-    : rt_(rt), scenario_(s), st_(st) {
+    : rt_(rt), scenario_(s), st_(st), tracker_(s) {
   if (::tcgetattr(STDIN_FILENO, &saved_) == 0) {
     termios raw = saved_;
     raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);  // keys at once, no echo; ^C works
@@ -62,11 +133,29 @@ int Stepper::read_key() {
 }
 
 void Stepper::pause(Phase p, std::uint32_t iteration) {  // the snapshot records both
-  // One pause per phase of an iteration (poll and close call the hook once per callback).
+  // One stop per phase of an iteration (poll and close call the hook once per callback).
   if (p == last_phase_ && iteration == last_iteration_) return;
   last_phase_ = p;
   last_iteration_ = iteration;
-  history_.push_back(rt_.snapshot());
+  const StepDigest since = tracker_.advance(rt_.recorder());
+  const bool quiet = since.callbacks == 0;
+  if (quiet && last_stop_quiet_ && !history_.empty()) {
+    // Nothing the user wrote ran since the last stop, nor before it: fold this one.
+    ++folded_stops_;
+    ++folded_total_;
+    if (iteration != folded_last_iteration_) ++folded_iterations_;
+    folded_last_iteration_ = iteration;
+    folded_internal_ += since.internal;
+    return;
+  }
+  last_stop_quiet_ = quiet;
+  Screen screen{rt_.snapshot(),     since,           tracker_.callbacks_so_far(), folded_stops_,
+                folded_iterations_, folded_internal_};
+  folded_stops_ = 0;
+  folded_iterations_ = 0;
+  folded_last_iteration_ = 0xffffffffu;
+  folded_internal_ = 0;
+  history_.push_back(std::move(screen));
   std::size_t at = history_.size() - 1;
   show(at);
   for (;;) {
@@ -99,7 +188,8 @@ std::string Stepper::site_label(std::uint32_t site) const {
 }
 
 void Stepper::show(std::size_t index) const {
-  const runtime::StateSnapshot& s = history_[index];
+  const Screen& screen = history_[index];
+  const runtime::StateSnapshot& s = screen.state;
   std::string out = st_.color() ? "\x1b[2J\x1b[H" : "\n";
   const bool newest = index + 1 == history_.size();
   out += st_.bold(fmt::format("lab-{} --step · {} · step {}/{}{}", scenario_.lab, scenario_.name,
@@ -119,10 +209,36 @@ void Stepper::show(std::size_t index) const {
       cycle += p == s.phase ? st_.phase(p, "[" + name + "]") : st_.dim(name);
     }
   }
-  out += fmt::format("iteration {} · {} · +{:.3f} ms · {} callbacks so far\n{}\n\n", s.iteration,
+  out += fmt::format("iteration {} · {} · +{:.3f} ms · {} callback{} so far\n{}\n", s.iteration,
                      s.phase == Phase::prepare ? "prepare (poll is next)"
                                                : std::string(runtime::phase_name(s.phase)),
-                     runtime::to_ms(s.t), s.callbacks_run, cycle);
+                     runtime::to_ms(s.t), thousands(screen.callbacks_so_far),
+                     screen.callbacks_so_far == 1 ? "" : "s", cycle);
+
+  // What happened since the previous screen: the folded quiet stops, then what ran.
+  const auto width = static_cast<std::size_t>(std::max(60, report::terminal_width(stdout)));
+  if (screen.folded_stops > 0) {
+    std::string internal;
+    if (screen.folded_internal > 0) {
+      internal =
+          fmt::format(" (the runtime ran {} internal fs step{} meanwhile)",
+                      thousands(screen.folded_internal), screen.folded_internal == 1 ? "" : "s");
+    }
+    out += st_.dim(report::wrap_text(
+               fmt::format("folded {} look-alike stop{} over {} loop iteration{}: no JS callback "
+                           "ran{}",
+                           screen.folded_stops, screen.folded_stops == 1 ? "" : "s",
+                           screen.folded_iterations, screen.folded_iterations == 1 ? "" : "s",
+                           internal),
+               width - 2, 2)) +
+           "\n";
+  }
+  if (screen.since.callbacks > 0) {
+    out += st_.bold("ran:") + " " + report::wrap_text(screen.since.ran, width - 5, 5) + "\n";
+  } else {
+    out += st_.dim("ran: no JS callback since the last screen") + "\n";
+  }
+  out += "\n";
 
   auto queue = [&](std::string_view name, std::size_t count,
                    const std::vector<runtime::QueuedView>& items) {

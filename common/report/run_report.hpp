@@ -29,10 +29,12 @@ struct RunReport {
   std::vector<script::ExpectResult> expectations;  // empty when not checked
   bool expectations_checked = false;
   std::vector<Finding> diagnosis;
-  bool timing_verdicts = true;  // false in a --step run (report::diagnose without timing)
   runtime::RunResult result;
   int exit_code = 0;
   bool brief = false;  // --json without the logs and callbacks arrays (--compare's children)
+  // A --step run: its pauses sit inside loop phases, so eventLoopDelay, utilization, timer
+  // drift and pool waits count the time a person looked at the screen. No timing verdicts.
+  bool stepped = false;
 };
 
 // "setTimeout callback · setTimeout 10 ms (line 12)"

@@ -366,13 +366,13 @@ void print_expectations(std::FILE* out, const RunReport& r, const Style& st) {
 
 void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st) {
   fmt::print(out, "{}\n", st.bold("diagnosis"));
-  if (!r.timing_verdicts) {
-    fmt::print(out, "  (no verdicts read from elapsed time: a stepped run's pauses are not the "
-                    "program's time)\n");
+  if (r.stepped) {
+    fmt::print(out, "  no timing verdicts: a stepped run's pauses are not the program's time
+");
   }
   if (r.diagnosis.empty()) {
     fmt::print(out, "  {} {}\n\n", st.good("✓"),
-               r.timing_verdicts ? "no blocking, no saturated pool, nothing this lab watches for"
+               !r.stepped ? "no blocking, no saturated pool, nothing this lab watches for"
                                  : "nothing this lab watches for");
     return;
   }

@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
@@ -10,11 +11,47 @@
 
 namespace nodelab::driver {
 
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
+  // A typo: at most a third of the word's letters (and at most 3) away.
+  const std::size_t limit = std::min<std::size_t>(3, std::max<std::size_t>(1, word.size() / 3));
+  std::string best;
+  std::size_t best_d = limit + 1;
+  for (const auto& k : known) {
+    const std::size_t d = edit_distance(word, k);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
 std::string unknown_lab(const std::string& id) {
-  std::string known;
+  std::vector<std::string> ids;
   for (const auto& lab : labs::all())
-    known += (known.empty() ? "" : ", ") + lab.id;
-  return "no lab '" + id + "' (labs: " + known + ")";
+    ids.push_back(lab.id);
+  std::string known;
+  for (const auto& k : ids)
+    known += (known.empty() ? "" : ", ") + k;
+  const std::string guess = did_you_mean(id, ids);
+  return "no lab '" + id + "'" + (guess.empty() ? "" : "; did you mean " + guess + "?") +
+         " (labs: " + known + ")";
 }
 
 std::string lab_binary(const std::string& lab) {

@@ -8,8 +8,13 @@
 
 namespace nodelab::driver {
 
-// "no lab 'ID' (labs: event-loop, emitter, ...)": the labs this build has, in order.
+// "no lab 'ID'; did you mean event-loop? (labs: event-loop, emitter, ...)": the labs this build
+// has, in order, and the nearest one when ID looks like a typo of it.
 std::string unknown_lab(const std::string& id);
+// Levenshtein distance (insertions, deletions, substitutions).
+std::size_t edit_distance(const std::string& a, const std::string& b);
+// The entry of `known` nearest to `word` when it is close enough to be a typo; else "".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& known);
 std::string lab_binary(const std::string& lab);  // <dir of nodelab>/lab-<lab>, or ""
 
 struct ChildResult {

@@ -4,13 +4,18 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <random>
 
+#include <editline/readline.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "all_labs.hpp"
 #include "cli/lab_main.hpp"
@@ -27,40 +32,132 @@ struct Question {
 };
 
 // A scenario makes a fair question when Node's order is fixed (expect.order, no orderAnyOf),
-// short (2 to 12 lines) and needs no lab-specific machinery (no variants, no requests block).
-bool drillable(const YAML::Node& root) {
-  if (!root.IsMap() || root["variants"] || root["requests"] || root["params"]) return false;
+// short (2 to 12 lines) and needs no lab-specific machinery (no variants, params, nor a lab's
+// own top-level block).
+// Returns why it does not, or "" when it does.
+std::string why_not_drillable(const YAML::Node& root) {
+  if (!root.IsMap()) return "it is not a scenario";
+  if (root["variants"]) return "it has variants (each prints its own lines)";
+  if (root["params"]) return "it has params";
+  // A lab's own block (emitter's requests, worker-pool's workload, streams' flow) makes a
+  // twin of that lab's machinery, not a program to read in a minute.
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    if (key != "lab" && key != "name" && key != "title" && key != "answer" && key != "main" &&
+        key != "expect" && key != "resolution") {
+      return "it has a `" + key + ":` block (the lab's own machinery, not a short program)";
+    }
+  }
   const YAML::Node expect = root["expect"];
-  if (!expect || !expect["order"] || expect["orderAnyOf"]) return false;
+  if (!expect || !expect["order"]) return "it declares no expect.order";
+  if (expect["orderAnyOf"]) return "Node's order is not fixed (expect.orderAnyOf)";
   const auto n = expect["order"].size();
-  return n >= 2 && n <= 12;
+  if (n < 2 || n > 12) return fmt::format("its order has {} lines (a drill asks 2 to 12)", n);
+  return {};
+}
+
+// The lab's scenario files, sorted (the first scenario directory that exists is the lab's).
+std::vector<std::filesystem::path> scenario_files(const std::string& lab) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& dir : cli::scenario_dirs(lab)) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.path().extension() == ".yaml") files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    break;
+  }
+  return files;
 }
 
 std::vector<Question> candidates(const std::vector<std::string>& labs) {
   std::vector<Question> out;
   for (const auto& lab : labs) {
-    for (const auto& dir : cli::scenario_dirs(lab)) {
-      std::error_code ec;
-      if (!std::filesystem::is_directory(dir, ec)) continue;
-      std::vector<std::filesystem::path> files;
-      for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-        if (e.path().extension() == ".yaml") files.push_back(e.path());
-      }
-      std::sort(files.begin(), files.end());
-      for (const auto& f : files) {
-        try {
-          if (drillable(YAML::LoadFile(f.string()))) {
-            out.push_back({lab, f.stem().string(), f.string()});
-          }
-        } catch (const std::exception&) {
-          // A file that does not even parse is no question.
+    for (const auto& f : scenario_files(lab)) {
+      try {
+        if (why_not_drillable(YAML::LoadFile(f.string())).empty()) {
+          out.push_back({lab, f.stem().string(), f.string()});
         }
+      } catch (const std::exception&) {
+        // A file that does not even parse is no question.
       }
-      break;  // the first directory that exists is the lab's
     }
   }
   return out;
 }
+
+// Why `want` (NAME or LAB/NAME) is not among the drill questions of `labs`: no such scenario
+// (with the nearest name), a lab that asks none, a lab left out, or what the scenario lacks.
+std::string why_not_a_question(const std::string& want, const std::vector<std::string>& labs,
+                               const std::vector<Question>& pool) {
+  const auto slash = want.find('/');
+  const std::string want_lab = slash == std::string::npos ? "" : want.substr(0, slash);
+  const std::string want_name = slash == std::string::npos ? want : want.substr(slash + 1);
+  if (!want_lab.empty() && labs::find(want_lab) == nullptr) return unknown_lab(want_lab);
+  for (const auto& lab : labs::all()) {
+    if (!want_lab.empty() && lab.id != want_lab) continue;
+    for (const auto& f : scenario_files(lab.id)) {
+      if (f.stem().string() != want_name) continue;
+      const std::string which = lab.id + "/" + want_name;
+      if (!lab.drill) {
+        return fmt::format(
+            "'{}' is not a drill question: lab '{}' asks none (its orders depend "
+            "on more than Node)",
+            which, lab.id);
+      }
+      if (std::find(labs.begin(), labs.end(), lab.id) == labs.end()) {
+        return fmt::format("'{}' is lab {}'s, and the labs named are {}", which, lab.id,
+                           fmt::join(labs, ", "));
+      }
+      std::string why;
+      try {
+        why = why_not_drillable(YAML::LoadFile(f.string()));
+      } catch (const std::exception& e) {
+        why = std::string("it does not parse: ") + e.what();
+      }
+      return fmt::format("'{}' is not a drill question: {}", which, why);
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& q : pool)
+    names.push_back(q.name);
+  const std::string guess = did_you_mean(want_name, names);
+  return fmt::format("no scenario '{}'{}{}", want, want_lab.empty() ? "" : " in lab " + want_lab,
+                     guess.empty() ? "" : "; did you mean " + guess + "?");
+}
+
+// The answer's lines, one per line until an empty one. On a terminal, libedit's readline()
+// edits each line (arrow keys, history of this session's lines); piped input is read as is.
+class AnswerReader {
+ public:
+  explicit AnswerReader(std::istream& in)
+      : in_(in),
+        tty_(&in == &std::cin && ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0) {
+    if (tty_) {
+      rl_readline_name = "nodelab";
+      rl_bind_key('\t', rl_insert);  // a Tab is a Tab, not a file name completion
+    }
+  }
+  // False at the end of the input.
+  bool line(std::string& out) {
+    if (!tty_) {
+      if (!std::getline(in_, out)) return false;
+      if (!out.empty() && out.back() == '\r') out.pop_back();
+      return true;
+    }
+    char* l = ::readline("> ");
+    if (l == nullptr) return false;
+    out = l;
+    std::free(l);
+    if (!out.empty()) ::add_history(out.c_str());
+    return true;
+  }
+
+ private:
+  std::istream& in_;
+  bool tty_;
+};
 
 // Longest common subsequence, to say which predicted lines were right and in order.
 std::vector<std::pair<int, int>> lcs(const std::vector<std::string>& a,
@@ -132,40 +229,45 @@ int drill(const DrillOptions& o, std::istream& in, const report::Style& st) {
   std::vector<Question> picks;
   const std::uint32_t seed = o.seed.value_or(static_cast<std::uint32_t>(
       std::chrono::steady_clock::now().time_since_epoch().count() & 0x7fffffff));
+  // The command that asks exactly these questions again.
+  std::string again = "nodelab drill";
   if (!o.scenarios.empty()) {
     for (const auto& want : o.scenarios) {
       const auto it = std::find_if(pool.begin(), pool.end(), [&](const Question& q) {
         return q.name == want || q.lab + "/" + q.name == want;
       });
       if (it == pool.end()) {
-        fmt::print(stderr,
-                   "nodelab drill: '{}' is not a drill scenario (a fixed order of 2 to 12 "
-                   "lines)\n",
-                   want);
+        fmt::print(stderr, "nodelab drill: {}\n", why_not_a_question(want, lab_ids, pool));
         return 2;
       }
       picks.push_back(*it);
+      again += " --scenario " + it->lab + "/" + it->name;
     }
   } else {
     if (pool.empty()) {
-      fmt::print(stderr, "nodelab drill: no drill scenarios found\n");
+      fmt::print(stderr, "nodelab drill: no drill scenarios found in {}\n",
+                 fmt::join(lab_ids, ", "));
       return 2;
     }
     std::mt19937 rng(seed);
     std::shuffle(pool.begin(), pool.end(), rng);
     for (int i = 0; i < o.count && i < static_cast<int>(pool.size()); ++i)
       picks.push_back(pool[i]);
+    for (const auto& id : o.labs)
+      again += " " + id;
+    again += fmt::format(" --seed {}", seed);
+    if (o.count != DrillOptions{}.count) again += fmt::format(" --count {}", o.count);
   }
   if (o.plan) {
-    fmt::print("seed {}\n", seed);
+    if (o.scenarios.empty()) fmt::print("seed {}\n", seed);
     for (const auto& q : picks)
       fmt::print("{}/{}\n", q.lab, q.name);
     return 0;
   }
 
-  fmt::print("{}\n", st.bold(fmt::format("nodelab drill: {} question{} (seed {}: `nodelab drill "
-                                         "--seed {}` repeats this session)",
-                                         picks.size(), picks.size() == 1 ? "" : "s", seed, seed)));
+  fmt::print("{}\n", st.bold(fmt::format("nodelab drill: {} question{} (`{}` repeats this session)",
+                                         picks.size(), picks.size() == 1 ? "" : "s", again)));
+  AnswerReader reader(in);
   int exact = 0;
   double partial = 0;
   for (std::size_t k = 0; k < picks.size(); ++k) {
@@ -190,8 +292,7 @@ int drill(const DrillOptions& o, std::istream& in, const report::Style& st) {
     fmt::print("Type the printed lines in order, one per line; an empty line ends your answer.\n");
     std::cout.flush();
     std::vector<std::string> predicted;
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
+    for (std::string line; reader.line(line);) {
       if (line.empty()) break;
       predicted.push_back(line);
     }

@@ -2,7 +2,7 @@
 //
 //   nodelab list [LAB] [--markdown]        every lab and its scenarios, with titles
 //   nodelab run LAB SCENARIO [options]     runs lab-LAB (all its options pass through)
-//   nodelab tour                           each lab's headline, one screen each (< 1 minute)
+//   nodelab tour [--no-pause]              each lab's headline, one screen each, Enter between
 //   nodelab drill [LAB...] [--seed N]      "what does this print?" practice, scored
 
 #include <unistd.h>
@@ -51,20 +51,28 @@ int main(int argc, char** argv) {
   run->fallthrough(false);
   run->prefix_command();  // everything after LAB goes to the lab untouched
 
-  auto* tour = app.add_subcommand("tour", "each lab's headline scenario, one screen each");
+  auto* tour = app.add_subcommand(
+      "tour", "each lab's headline scenario, one screen each (Enter for the next on a terminal)");
+  bool no_pause = false;
+  tour->add_flag("--no-pause", no_pause,
+                 "do not wait for Enter between screens (never waits when stdin or stdout is "
+                 "not a terminal)");
 
   auto* drill = app.add_subcommand("drill", "\"what does this print?\" practice, scored");
   DrillOptions d;
   std::uint32_t seed = 0;
   drill->add_option("labs", d.labs, "only these labs");
   auto* o_seed = drill->add_option("--seed", seed, "pick the questions reproducibly");
-  drill->add_option("--count", d.count, "how many questions (default 3)")
-      ->check(CLI::Range(1, 100));
-  drill->add_option("--scenario", d.scenarios, "ask these (NAME or LAB/NAME), in order");
+  auto* o_count = drill->add_option("--count", d.count, "how many questions (default 3)")
+                      ->check(CLI::Range(1, 100));
+  drill->add_option("--scenario", d.scenarios, "ask these (NAME or LAB/NAME), in order")
+      ->excludes(o_seed)
+      ->excludes(o_count);
   drill->add_flag("--plan", d.plan, "print the questions a seed picks, and exit");
   drill->footer(
       "\nThe program shown is the scenario's Node.js twin; type the lines it prints, one per "
-      "line, and an empty line. Answers can be piped in: nodelab drill --seed 7 < answers.txt");
+      "line, and an empty line\n(arrow keys, backspace and Up edit a line on a terminal). "
+      "Answers can be piped in: nodelab drill --seed 7 < answers.txt");
 
   try {
     app.parse(argc, argv);
@@ -117,7 +125,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "nodelab: cannot run {}\n", bin);
     return 2;
   }
-  if (*tour) return nodelab::driver::tour(st);
+  if (*tour) return nodelab::driver::tour(st, no_pause);
   if (*drill) {
     if (o_seed->count() > 0) d.seed = seed;
     return nodelab::driver::drill(d, std::cin, st);

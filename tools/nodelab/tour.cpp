@@ -5,8 +5,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <algorithm>
+
 #include <cstdio>
+#include <iostream>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -33,25 +37,93 @@ std::vector<Stop> stops() {
   return s;
 }
 
-std::string verdict_line(const nlohmann::json& diagnosis, const report::Style& st) {
-  if (diagnosis.empty()) return st.good("no blocking, no saturated pool");
+// Every line of the tour fits this many columns: free text wraps at word boundaries.
+constexpr std::size_t kWidth = 120;
+
+// `text` wrapped at word boundaries after a label that takes `label_cols` columns (printed as
+// is: it may carry colour codes); continuation lines are indented by `indent`. A word longer
+// than a line stays whole.
+std::string wrapped(const std::string& label, std::size_t label_cols, std::string_view text,
+                    std::size_t indent) {
+  std::string out = label;
+  std::size_t col = label_cols;
+  bool line_empty = true;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ')
+      ++i;
+    if (i >= text.size()) break;
+    std::size_t j = text.find(' ', i);
+    if (j == std::string_view::npos) j = text.size();
+    const std::string_view word = text.substr(i, j - i);
+    if (!line_empty && col + 1 + word.size() > kWidth) {
+      out += "\n" + std::string(indent, ' ');
+      col = indent;
+      line_empty = true;
+    } else if (!line_empty) {
+      out += ' ';
+      ++col;
+    }
+    out.append(word);
+    col += word.size();
+    line_empty = false;
+    i = j;
+  }
+  return out;
+}
+
+// A column header "listeners (final)" as two rows, "listeners" over "(final)", so the table
+// stays narrow.
+std::pair<std::string, std::string> header_rows(const std::string& h) {
+  const auto paren = h.rfind(" (");
+  if (paren == std::string::npos || h.back() != ')') return {h, ""};
+  return {h.substr(0, paren), h.substr(paren + 1)};
+}
+
+// Waits for Enter before the next screen; false when the reader asked to stop (q, or the
+// end of the input).
+bool wait_for_enter(std::size_t next, std::size_t total, const std::string& what,
+                    const report::Style& st) {
+  fmt::print("\n{}", st.dim(fmt::format("Enter: screen {}/{} ({}) · q Enter: stop the tour ", next,
+                                        total, what)));
+  std::fflush(stdout);
+  std::string line;
+  if (!std::getline(std::cin, line)) return false;
+  return line.empty() || (line[0] != 'q' && line[0] != 'Q');
+}
+
+// The run's verdicts after `label` (label_cols wide), one finding a line: the verdict, then
+// its mitigation wrapped under it.
+std::string verdict_lines(const nlohmann::json& diagnosis, const report::Style& st,
+                          const std::string& label, std::size_t label_cols) {
+  if (diagnosis.empty()) return label + st.good("no blocking, no saturated pool");
   std::string out;
   for (const auto& f : diagnosis) {
-    if (!out.empty()) out += "; ";
-    out += st.warn(f.at("verdict").get<std::string>()) + " -> " +
-           f.at("mitigation").get<std::string>();
+    const std::string verdict = f.at("verdict").get<std::string>();
+    const std::string head = out.empty() ? label : "\n" + std::string(label_cols, ' ');
+    out += wrapped(head + st.warn(verdict) + " -> ", label_cols + verdict.size() + 4,
+                   f.at("mitigation").get<std::string>(), label_cols + 2);
   }
   return out;
 }
 
 }  // namespace
 
-int tour(const report::Style& st) {
+int tour(const report::Style& st, bool no_pause) {
   const auto all = stops();
+  // Screens wait for Enter when a person is reading: stdin and stdout are a terminal.
+  const bool pause = !no_pause && ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0;
   int shown = 0;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const std::string& lab = all[i].lab;
     const cli::TourStop& stop = all[i].stop;
+    const std::string what =
+        fmt::format("lab-{} {}{}", lab, stop.scenario, stop.compare ? " --compare" : "");
+    if (pause && i > 0 && !wait_for_enter(i + 1, all.size(), what, st)) {
+      fmt::print("\n{}\n",
+                 st.bold(fmt::format("tour stopped after {} of {} screens.", shown, all.size())));
+      return 0;
+    }
     const std::string bin = lab_binary(lab);
     if (bin.empty()) {
       fmt::print(stderr, "nodelab tour: lab-{} is not next to nodelab (build it)\n", lab);
@@ -60,8 +132,7 @@ int tour(const report::Style& st) {
     std::vector<std::string> argv{bin, stop.scenario, "--no-color"};
     argv.push_back(stop.compare ? "--compare" : "--json");
     if (stop.compare) argv.push_back("--json");
-    std::fprintf(stderr, "running lab-%s %s%s ...\n", lab.c_str(), stop.scenario.c_str(),
-                 stop.compare ? " --compare" : "");
+    std::fprintf(stderr, "running %s ...\n", what.c_str());
     nlohmann::json j;
     try {
       j = run_json(argv);
@@ -72,32 +143,37 @@ int tour(const report::Style& st) {
     ++shown;
     fmt::print("\n{}\n", st.bold(fmt::format("── {}/{} · lab-{} · {}{} ", i + 1, all.size(), lab,
                                              stop.scenario, stop.compare ? " --compare" : "")));
-    fmt::print("{}\n\n", j["scenario"].value("title", ""));
+    fmt::print("{}\n\n", wrapped("", 0, j["scenario"].value("title", ""), 0));
     if (!stop.compare) {
       fmt::print("{}\n", st.bold("what it printed"));
       const auto& logs = j["logs"];
       for (std::size_t k = 0; k < logs.size() && k < 8; ++k) {
-        fmt::print("  {}  {}\n", st.dim(fmt::format("{:<9}", logs[k].value("phase", ""))),
-                   logs[k].value("text", ""));
+        fmt::print("{}\n", wrapped("  " + st.dim(fmt::format("{:<9}", logs[k].value("phase", ""))),
+                                   13, logs[k].value("text", ""), 13));
       }
       if (logs.size() > 8) fmt::print("  ... {} more lines\n", logs.size() - 8);
-      fmt::print("\n{} {}\n", st.bold("verdict:"), verdict_line(j["diagnosis"], st));
+      fmt::print("\n{}\n", verdict_lines(j["diagnosis"], st, st.bold("verdict:") + " ", 9));
     } else {
-      // Each column as wide as its header or its widest cell.
+      // Each column as wide as its header's wider row or its widest cell.
       const auto& cols = j["columns"];
+      std::vector<std::pair<std::string, std::string>> heads;
       std::vector<std::size_t> width;
       for (std::size_t c = 0; c < cols.size(); ++c) {
-        std::size_t w = cols[c].get<std::string>().size();
+        heads.push_back(header_rows(cols[c].get<std::string>()));
+        std::size_t w = std::max(heads[c].first.size(), heads[c].second.size());
         for (const auto& v : j["variants"]) {
           w = std::max(w, v["cells"][c].get<std::string>().size());
         }
         width.push_back(w + 2);
       }
-      std::string header = fmt::format("  {:<12}", "variant");
+      std::string top = fmt::format("  {:<12}", "variant");
+      std::string bottom = fmt::format("  {:<12}", "");
       for (std::size_t c = 0; c < cols.size(); ++c) {
-        header += fmt::format("{:>{}}", cols[c].get<std::string>(), width[c]);
+        top += fmt::format("{:>{}}", heads[c].first, width[c]);
+        bottom += fmt::format("{:>{}}", heads[c].second, width[c]);
       }
-      fmt::print("{}\n", st.bold(header));
+      fmt::print("{}\n", st.bold(top));
+      if (bottom.find_first_not_of(' ') != std::string::npos) fmt::print("{}\n", st.bold(bottom));
       for (const auto& v : j["variants"]) {
         std::string line = fmt::format("  {:<12}", v.value("name", ""));
         for (std::size_t c = 0; c < cols.size(); ++c) {
@@ -107,16 +183,18 @@ int tour(const report::Style& st) {
       }
       fmt::print("\n{}\n", st.bold("verdicts"));
       for (const auto& v : j["variants"]) {
-        fmt::print("  {:<12} {}\n", v.value("name", ""), verdict_line(v["diagnosis"], st));
+        fmt::print("{}\n", verdict_lines(v["diagnosis"], st,
+                                         fmt::format("  {:<12} ", v.value("name", "")), 15));
       }
     }
-    fmt::print("\n{} {}\n", st.bold("look at:"), stop.look_at);
-    fmt::print("{} {}\n", st.bold("cite:"), j["answer"].value("evidence", "(no evidence)"));
+    fmt::print("\n{}\n", wrapped(st.bold("look at:") + " ", 9, stop.look_at, 9));
+    fmt::print("{}\n", wrapped(st.bold("cite:") + " ", 6,
+                               j["answer"].value("evidence", "(no evidence)"), 6));
   }
-  fmt::print("\n{}\n", st.bold(fmt::format(
-                           "tour done: {} screens. Run one yourself: nodelab run LAB SCENARIO "
-                           "(nodelab list shows them), --step to walk a run phase by phase.",
-                           shown)));
+  fmt::print("\n{}\n", st.bold(fmt::format("tour done: {} screens.", shown)));
+  fmt::print(
+      "Run one yourself: nodelab run LAB SCENARIO (nodelab list shows them); add --step to "
+      "walk a run phase by phase.\n");
   return 0;
 }
 

@@ -4,6 +4,8 @@
 
 namespace nodelab::driver {
 
-int tour(const report::Style& st);
+// Each lab's screens, in NODELAB_LABS order. On a terminal (stdin and stdout) each screen
+// after the first waits for Enter, unless `no_pause`.
+int tour(const report::Style& st, bool no_pause);
 
 }  // namespace nodelab::driver

@@ -22,6 +22,13 @@ nodelab_cli_test(event-loop.step-needs-a-terminal 2 "stdin is not one" ${LAB_BIN
 add_test(NAME cli.event-loop.step-in-tmux
          COMMAND ${LAB_TESTS}/step_in_tmux.sh ${LAB_BIN} socket-close-callback)
 set_tests_properties(cli.event-loop.step-in-tmux PROPERTIES TIMEOUT 60 LABELS cli SKIP_RETURN_CODE 77)
+# Stepped to the end, 300 ms a screen: quiet stops fold, the count agrees with the metrics, and
+# the pauses draw no timing verdict.
+add_test(NAME cli.event-loop.step-to-the-end-in-tmux
+         COMMAND ${LAB_TESTS}/step_to_the_end_in_tmux.sh ${LAB_BIN})
+set_tests_properties(cli.event-loop.step-to-the-end-in-tmux
+                     PROPERTIES TIMEOUT 60 LABELS cli SKIP_RETURN_CODE 77)
+nodelab_cli_test(event-loop.help-exit-codes 0 "125 memory ceiling" ${LAB_BIN} --help)
 
 nodelab_html_test(event-loop offload-to-threadpool main timers poll "threadpool #1")
 # 200 000 callbacks: the aggregated page (bars marked xN) must draw too.
