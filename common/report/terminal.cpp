@@ -82,8 +82,12 @@ const metrics::MetricInfo* info_of(const RunReport& r, std::string_view path) {
 std::string describe_callback(const CallbackRecord& rec, const script::Scenario& s) {
   if (rec.kind == CallbackKind::main) return "main script";
   std::string label = std::string(runtime::kind_name(rec.kind));
-  label += rec.kind == CallbackKind::warning || rec.kind == CallbackKind::message ? " listener"
-                                                                                  : " callback";
+  // "setTimeout callback", "process 'warning' listener"; "I/O callback" as it is.
+  if (rec.kind == CallbackKind::warning || rec.kind == CallbackKind::message) {
+    label += " listener";
+  } else if (!label.ends_with("callback")) {
+    label += " callback";
+  }
   if (rec.site > 0 && rec.site < s.sites.size() && s.sites[rec.site] != nullptr) {
     const script::Op* op = s.sites[rec.site];
     label += fmt::format(" · {} (line {})", op->describe(), op->line);
@@ -260,14 +264,14 @@ void print_narration(std::FILE* out, const RunReport& r, const Style& st, Narrat
     }
     const std::string phase_col = fmt::format("{:<9}", runtime::phase_name(c.phase));
     // Long labels and logged lines wrap under themselves (the projector's 120 columns).
-    const std::size_t indent = 28 + (queue ? 2 : 0);
+    const std::size_t indent = 29 + (queue ? 2 : 0);
     const std::size_t room = static_cast<std::size_t>(width) - indent;
     fmt::print(out, "  {:>4}  {} {:>9.3f}  {}{}\n", iter, st.phase(c.phase, phase_col), ms(c.start),
                queue ? "  " : "", st.phase(c.phase, wrap_text(label, room, indent)));
     while (log_i < logs.size() && logs[log_i].callback <= c.id) {
       if (logs[log_i].callback == c.id) {
         fmt::print(out, "  {:>4}  {:<9} {:>9}  {}  > {}\n", "", "", "", queue ? "  " : "",
-                   wrap_text(logs[log_i].text, room - 2, indent + 2));
+                   wrap_text(logs[log_i].text, room - 4, indent + 4));
       }
       ++log_i;
     }
@@ -353,13 +357,11 @@ void print_expectations(std::FILE* out, const RunReport& r, const Style& st) {
   }
   if (r.expectations.empty()) return;
   fmt::print(out, "{}\n", st.bold("expect"));
+  const auto width = static_cast<std::size_t>(terminal_width(out));
   for (const auto& e : r.expectations) {
-    if (e.ok) {
-      fmt::print(out, "  {} {}{}\n", st.good("✓"), e.what,
-                 e.detail.empty() ? "" : st.dim(" — " + e.detail));
-    } else {
-      fmt::print(out, "  {} {} — {}\n", st.bad("✗"), e.what, e.detail);
-    }
+    const std::string text =
+        wrap_text(e.detail.empty() ? e.what : e.what + " — " + e.detail, width - 4, 4);
+    fmt::print(out, "  {} {}\n", e.ok ? st.good("✓") : st.bad("✗"), text);
   }
   fmt::print(out, "\n");
 }
@@ -367,8 +369,7 @@ void print_expectations(std::FILE* out, const RunReport& r, const Style& st) {
 void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st) {
   fmt::print(out, "{}\n", st.bold("diagnosis"));
   if (r.stepped) {
-    fmt::print(out, "  no timing verdicts: a stepped run's pauses are not the program's time
-");
+    fmt::print(out, "  no timing verdicts: a stepped run's pauses are not the program's time\n");
   }
   if (r.diagnosis.empty()) {
     fmt::print(out, "  {} {}\n\n", st.good("✓"),
@@ -388,7 +389,9 @@ void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st) {
 
 void print_outcome(std::FILE* out, const RunReport& r, const Style& st) {
   const bool ok = r.exit_code == 0;
-  const std::string text = fmt::format("{} (exit {})", describe_outcome(r), r.exit_code);
+  const std::string text =
+      wrap_text(fmt::format("{} (exit {})", describe_outcome(r), r.exit_code),
+                static_cast<std::size_t>(terminal_width(out)) - 8, 8);
   fmt::print(out, "{} {}\n\n", st.bold("outcome"), ok ? text : st.warn(text));
 }
 

@@ -2,6 +2,8 @@
 //
 //   nodelab-testdriver scenario  LAB FILE        the scenario's expect holds (via --json)
 //   nodelab-testdriver parity    LAB FILE NODE   --emit-node twin on real node == --logs-only
+//   nodelab-testdriver projector LAB FILE        every run (variants, --compare) fits 120
+//                                                columns and prints no "n/a"
 //   nodelab-testdriver bad-input LAB FILE        exit 2 and the located error its header names
 //   nodelab-testdriver hostile   LAB CASE DIR    a generated hostile file: exit 2, located, fast
 //
@@ -455,12 +457,65 @@ int signal_test(int sig, int after_ms, int want_exit, const std::string& needle,
   return kPass;
 }
 
+// ---- projector ----
+
+// Columns a line takes on a terminal (one per UTF-8 code point, escape sequences excluded).
+std::size_t columns(const std::string& line) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\x1b') {
+      while (i < line.size() && line[i] != 'm')
+        ++i;
+      continue;
+    }
+    n += (static_cast<unsigned char>(line[i]) & 0xC0) != 0x80;
+  }
+  return n;
+}
+
+// What an instructor projects: the run as the terminal shows it, at 120 columns. Every line
+// fits, and nothing reads "n/a" (a placeholder with no figure, a sentence about a variant
+// that did not run).
+int projector_run(const std::string& lab, const std::string& file,
+                  const std::vector<std::string>& mode) {
+  std::vector<std::string> argv = {lab, file, "--no-color"};
+  argv.insert(argv.end(), mode.begin(), mode.end());
+  const std::string what = mode.empty() ? "(params as written)" : fmt::format("{}", fmt::join(mode, " "));
+  const auto r = run_process(argv, {}, std::chrono::seconds(240), {"COLUMNS=120"});
+  if (r.timed_out) return fail(what + ": timed out");
+  int status = kPass;
+  std::size_t n = 0;
+  for (const auto& line : split_lines(r.out)) {
+    ++n;
+    if (columns(line) > 120) {
+      status = fail(fmt::format("{}: line {} is {} columns (the limit is 120): {}", what, n,
+                                columns(line), line));
+    }
+    if (line.find("n/a") != std::string::npos) {
+      status = fail(fmt::format("{}: line {} prints \"n/a\": {}", what, n, line));
+    }
+  }
+  if (status == kPass) fmt::print("ok {}: {} lines, none over 120 columns, no n/a\n", what, n);
+  return status;
+}
+
+int projector_test(const std::string& lab, const std::string& file) {
+  int status = kPass;
+  const auto runs = runs_of(file);
+  for (const auto& variant : runs) {
+    if (projector_run(lab, file, with_variant({}, variant)) != kPass) status = kFail;
+  }
+  if (runs.size() > 1 && projector_run(lab, file, {"--compare"}) != kPass) status = kFail;
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string> a(argv + 1, argv + argc);
   if (a.size() == 3 && a[0] == "scenario") return scenario_test(a[1], a[2]);
   if (a.size() == 4 && a[0] == "parity") return parity_test(a[1], a[2], a[3]);
+  if (a.size() == 3 && a[0] == "projector") return projector_test(a[1], a[2]);
   if (a.size() == 3 && a[0] == "bad-input") return bad_input_test(a[1], a[2]);
   if (a.size() == 4 && a[0] == "hostile") return hostile_test(a[1], a[2], a[3]);
   if (a.size() >= 4 && a[0] == "cli") {
@@ -477,6 +532,7 @@ int main(int argc, char** argv) {
   }
   fmt::print(stderr,
              "usage: nodelab-testdriver scenario LAB FILE | parity LAB FILE NODE | "
+             "projector LAB FILE | "
              "bad-input LAB FILE | hostile LAB CASE DIR | hostile-cases | cli EXIT TEXT CMD... | "
              "signal INT|TERM AFTER_MS EXIT TEXT CMD...\n");
   return 2;
