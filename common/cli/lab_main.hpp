@@ -62,6 +62,9 @@ struct LabSpec {
   // Whether `nodelab drill` may ask this lab's scenarios (those with a fixed `expect.order` of
   // 2 to 12 lines and no lab blocks); a lab whose order depends on a peer or a server says no.
   bool drill = true;
+  // Twins besides the default one, each `--emit-node=NAME` (worker-pool: "piscina", its pool
+  // scenarios on the real library); the ops read the name from script::TwinWriter::flavour().
+  std::vector<std::string> twin_flavours;
 };
 
 int run_lab(const LabSpec& spec, int argc, char** argv);
