@@ -31,6 +31,9 @@ nodelab::cli::LabSpec nodelab::labs::spec_worker_pool() {
                           {"lost updates", "", "atomics.lostUpdates"},
                           {"total", "ms", "loop.total_ms"}};
   spec.compare_in_children = true;  // each variant's threads, pool and memory its own
+  // --emit-node=piscina: the bounded pool's twin on the real piscina package (the default twin
+  // runs twin/pool.js, the lab's own scheduling in JavaScript).
+  spec.twin_flavours = {"piscina"};
   spec.tour = {
       {"strategies-side-by-side", true,
        "the same CPU tasks four ways: on the loop the loop's delay is the task time; the pool "
