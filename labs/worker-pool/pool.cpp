@@ -373,8 +373,8 @@ void Pool::abort(TaskRecord& rec) {
   if (!t->listening) return;
   t->listening = false;
   t->aborted = true;
-  settle_promise(t,
-                 std::string(kAborted));  // reject(new AbortError()): a no-op if already rejected
+  // reject(new AbortError()): a no-op when run() already rejected it.
+  settle_promise(t, std::string(kAborted));
   if (t->worker != nullptr) {
     // Already running: the worker it runs on is terminated.
     WorkerInfo* w = t->worker;
