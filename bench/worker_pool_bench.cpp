@@ -97,7 +97,8 @@ void BM_WorkerPool_RoundTrip(benchmark::State& state) {
     runtime::Runtime rt(options);
     {
       worker_pool::PoolOptions o;
-      o.min_threads = o.max_threads = 1;
+      o.min_threads = 1;
+      o.max_threads = 1;
       o.atomics = atomics;
       o.idle_timeout_ms = INFINITY;
       std::deque<worker_pool::TaskRecord> records(kTrips);

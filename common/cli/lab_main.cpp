@@ -153,7 +153,7 @@ struct Options {
   bool logs_only = false;
   bool json = false;
   bool json_brief = false;
-  bool emit_node = false;
+  std::string emit_node;  // "node" (the default twin) or one of spec.twin_flavours
   bool no_color = false;
   bool list = false;
   bool compare = false;
@@ -467,7 +467,10 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
                  "write a Chrome Trace Event file (open in Perfetto or chrome://tracing)");
   app.add_option("--html", o.html_path,
                  "write the run as one self-contained HTML timeline (no network needed)");
-  auto* o_emit = app.add_flag("--emit-node", o.emit_node, "print the Node.js twin and exit");
+  std::string emit_help = "print the Node.js twin and exit";
+  for (const auto& f : spec.twin_flavours)
+    emit_help += " (--emit-node=" + f + ": the twin on the real " + f + ")";
+  auto* o_emit = app.add_flag("--emit-node{node}", o.emit_node, emit_help);
   app.add_flag("--no-color", o.no_color, "no colour (also: NO_COLOR, or output not a terminal)");
   app.add_flag("--list", o.list, "list this lab's scenarios with their titles");
   app.add_option("--variant", o.variant,
@@ -550,8 +553,17 @@ int run_lab(const LabSpec& spec, int argc, char** argv) {
     return kExitBadInput;
   }
 
-  if (o.emit_node) {
-    fmt::print("{}", script::emit_twin(scenario));
+  if (!o.emit_node.empty()) {
+    std::string twins = "node";
+    for (const auto& f : spec.twin_flavours)
+      twins += ", " + f;
+    if (o.emit_node != "node" && std::find(spec.twin_flavours.begin(), spec.twin_flavours.end(),
+                                           o.emit_node) == spec.twin_flavours.end()) {
+      fmt::print(stderr, "lab-{}: --emit-node={}: this lab's twins are {}\n", spec.id, o.emit_node,
+                 twins);
+      return kExitBadInput;
+    }
+    fmt::print("{}", script::emit_twin(scenario, o.emit_node == "node" ? "" : o.emit_node));
     return 0;
   }
 

@@ -66,6 +66,9 @@ struct LabSpec {
   // The lab's own verdicts (a leak, unbounded buffering, an overloaded pool), printed before
   // the loop's; each documents its thresholds in the lab's README.
   report::LabDiagnosis diagnose;
+  // Twins besides the default one, each `--emit-node=NAME` (worker-pool: "piscina", its pool
+  // scenarios on the real library); the ops read the name from script::TwinWriter::flavour().
+  std::vector<std::string> twin_flavours;
 };
 
 int run_lab(const LabSpec& spec, int argc, char** argv);

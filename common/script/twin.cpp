@@ -92,8 +92,9 @@ std::string TwinWriter::finish(const Scenario& s) {
   return head + "\n" + out_;
 }
 
-std::string emit_twin(const Scenario& s) {
+std::string emit_twin(const Scenario& s, std::string_view flavour) {
   TwinWriter w;
+  w.set_flavour(flavour);
   w.body(s.main);
   return w.finish(s);
 }

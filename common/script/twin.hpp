@@ -33,17 +33,22 @@ class TwinWriter {
   // (a lab's objects: the emitter lab's `const bus = new EventEmitter();`).
   void declare(std::string_view name, std::string_view statement);
 
+  // Which twin: "" (the default) or a flavour the lab lists (`--emit-node=piscina`).
+  void set_flavour(std::string_view f) { flavour_ = f; }
+  const std::string& flavour() const { return flavour_; }
+
   // The whole program for `s`.
   std::string finish(const Scenario& s);
 
  private:
   std::string out_;
+  std::string flavour_;
   int indent_ = 0;
   std::vector<std::pair<std::string, std::string>> requires_;
   std::vector<std::pair<std::string, std::string>> helpers_;
   std::vector<std::pair<std::string, std::string>> declarations_;
 };
 
-std::string emit_twin(const Scenario& s);
+std::string emit_twin(const Scenario& s, std::string_view flavour = {});
 
 }  // namespace nodelab::script

@@ -61,6 +61,9 @@ nodelab::cli::LabSpec nodelab::labs::spec_worker_pool() {
     }
     return out;
   };
+  // --emit-node=piscina: the bounded pool's twin on the real piscina package (the default twin
+  // runs twin/pool.js, the lab's own scheduling in JavaScript).
+  spec.twin_flavours = {"piscina"};
   spec.tour = {
       {"strategies-side-by-side", true,
        "the same CPU tasks four ways: on the loop the loop's delay is the task time; the pool "

@@ -10,6 +10,7 @@ struct Pool::TaskInfo {
   TaskRecord* rec = nullptr;
   Settle settle;
   bool abortable = false;
+  bool listening = false;  // its abort listener is on the signal (until TaskInfo.done or it fires)
   bool aborted = false;
   bool settled = false;  // the promise: a second settlement is a no-op
   WorkerInfo* worker = nullptr;
@@ -30,8 +31,9 @@ struct Pool::WorkerInfo {
   bool destroyed = false;
   std::vector<TaskInfo*> tasks;  // taskInfos, in posting order
   uv_timer_t* idle_timer = nullptr;
-  std::unique_ptr<runtime::Port> port;
-  std::unique_ptr<WorkerThread> thread;  // last: its callbacks use the port's sender
+  std::unique_ptr<runtime::Port> port;         // the pool's MessageChannel: tasks and results
+  std::unique_ptr<runtime::Port> public_port;  // worker.on('message'), 'exit': ready, then exit
+  std::unique_ptr<WorkerThread> thread;        // last: its callbacks use the port's sender
 };
 
 Pool::Pool(runtime::Runtime& rt, runtime::Site site, PoolOptions options)
@@ -50,6 +52,7 @@ Pool::~Pool() {
     if (w->thread) w->thread->join();
     clear_idle_timeout(w.get());
     if (w->port) w->port->close();
+    if (w->public_port) w->public_port->close();
   }
 }
 
@@ -67,13 +70,17 @@ void Pool::add_new_worker() {
   w->number = ++workers_started_;
   w->created = runtime::hrtime();
   // The port is ref'd from the start (its 'message' listener) until the worker is ready
-  // and idle.
+  // and idle; the Worker itself is unref'd at once (workerInfo.init(...).workerUnref()).
   w->port = std::make_unique<runtime::Port>(rt_, site_);
+  w->public_port = std::make_unique<runtime::Port>(rt_, site_);
+  w->public_port->unref();
   const runtime::Port::Sender port = w->port->sender();
+  const runtime::Port::Sender pub = w->public_port->sender();
   w->thread = std::make_unique<WorkerThread>(
       worker_config_,
-      [port, this, w](runtime::Nanos at) { port.post([this, w, at] { on_ready_message(w, at); }); },
-      [port, this, w](const TaskResult& r) { port.post([this, w, r] { on_response(w, r); }); });
+      [pub, this, w](runtime::Nanos at) { pub.post([this, w, at] { on_ready_message(w, at); }); },
+      [port, this, w](const TaskResult& r) { port.post([this, w, r] { on_response(w, r); }); },
+      [pub, this, w] { pub.post([this, w] { on_exit(w); }); });
   workers_.push_back(std::move(owned));
 
   if (starting_up_) {
@@ -90,12 +97,28 @@ void Pool::add_new_worker() {
   peak_workers_ = std::max<std::uint32_t>(peak_workers_, static_cast<std::uint32_t>(size()));
 }
 
+// onWorkerReady. A worker terminated after it sent the message gets here too: Piscina checks
+// nothing, so the worker is marked ready and the pool runs its onWorkerAvailable (which hands
+// queued tasks to the live workers and starts another below maxThreads).
 void Pool::on_ready_message(WorkerInfo* w, runtime::Nanos at) {
-  if (w->destroyed) return;
   startup_ns_.record(
       static_cast<std::uint64_t>(std::max<std::int64_t>(0, (at - w->created).count())));
   if (usage(w) == 0) w->port->unref();
   if (!w->ready) mark_ready(w);
+  note_queue();
+}
+
+// onWorkerExit (every worker exits once terminated): _onError with no task left. A worker that
+// was ready has the pool topped up to minThreads; one that never was stops that for good.
+void Pool::on_exit(WorkerInfo* w) {
+  w->public_port->close();
+  remove_worker(w);
+  if (w->ready && !worker_fails_during_bootstrap_) {
+    ensure_minimum_workers();
+  } else {
+    worker_fails_during_bootstrap_ = true;
+  }
+  note_queue();
 }
 
 void Pool::mark_ready(WorkerInfo* w) {
@@ -162,11 +185,21 @@ void Pool::destroy(WorkerInfo* w) {
   w->terminating = true;
   clear_idle_timeout(w);
   w->thread->terminate();
+  const runtime::Nanos now = runtime::hrtime();
   w->port->close();
+  // port.on('close') -> worker.ref(): a terminated worker keeps the process alive until it exits.
+  w->public_port->ref();
   std::vector<TaskInfo*> tasks;
   tasks.swap(w->tasks);
-  for (TaskInfo* t : tasks)
+  for (TaskInfo* t : tasks) {
+    // The worker's lane shows the task until the termination: from when its thread took it,
+    // or, if the thread never did (still starting up, or busy with another), a wait until then.
+    const auto times = w->thread->times_of(t->rec->id);
+    const runtime::Nanos started = times ? times->started : now;
+    const runtime::Nanos finished = times && times->finished.count() >= 0 ? times->finished : now;
+    rt_.record_worker_span(w->number, site_, t->rec->submitted, started, finished);
     done(t, std::string(kThreadTermination));
+  }
   w->terminating = false;
   w->destroyed = true;
 }
@@ -197,6 +230,7 @@ void Pool::set_idle_timeout(WorkerInfo* w) {
         if (usage(worker) != 0 || pool->size() <= pool->options_.min_threads) return;
         ++pool->workers_retired_;
         pool->remove_worker(worker);
+        pool->note_queue();
         if (pool->on_event) pool->on_event({Event::Kind::worker_retired, worker->number, 0});
       },
       ms, 0);
@@ -214,11 +248,19 @@ void Pool::clear_idle_timeout(WorkerInfo* w) {
 // ---------------------------------------------------------------------------------------
 // Tasks
 
+// Piscina's queueSize, sampled after every event that can change it.
 void Pool::note_queue() {
-  queue_peak_ = std::max(queue_peak_, task_queue_.size() + skip_queue_.size());
+  const double queued = static_cast<double>(task_queue_.size() + skip_queue_.size());
+  const double size = std::max(0.0, queued - pending_capacity());
+  queue_peak_ = std::max(queue_peak_, static_cast<std::size_t>(size));
 }
 
 void Pool::done(TaskInfo* t, std::string error) {
+  t->listening = false;  // _abortCleaner
+  settle_promise(t, std::move(error));
+}
+
+void Pool::settle_promise(TaskInfo* t, std::string error) {
   if (t->settled) return;
   t->settled = true;
   if (!error.empty()) {
@@ -262,7 +304,6 @@ void Pool::return_undistributed(TaskInfo* t, bool to_tail) {
   } else {
     q.push_front(t);
   }
-  note_queue();
 }
 
 void Pool::on_worker_available(WorkerInfo* w) {
@@ -273,12 +314,13 @@ void Pool::on_worker_available(WorkerInfo* w) {
     q.pop_front();
     if (!workers) workers = all_workers();
     if (distribute(t, *workers)) continue;
-    if (size() < options_.max_threads) {
+    if (below_max_threads()) {
       add_new_worker();
       continue;
     }
     break;
   }
+  note_queue();
   if (std::isinf(options_.idle_timeout_ms)) return;
   if (!w->destroyed && usage(w) == 0 && size() > options_.min_threads) set_idle_timeout(w);
 }
@@ -295,26 +337,30 @@ void Pool::submit(TaskRecord& rec, Settle settle) {
   t->rec = &rec;
   t->settle = std::move(settle);
   t->abortable = rec.abortable;
+  t->listening = rec.abortable;  // taskInfo.setAbortListener(signal)
 
+  // A rejection here is the promise's reject(), not TaskInfo.done: the abort listener stays.
   if (!task_queue_.empty()) {
     const double total = options_.max_queue + pending_capacity();
     if (static_cast<double>(task_queue_.size()) >= total) {
-      done(t, std::string(options_.max_queue == 0 ? kNoTaskQueueAvailable : kTaskQueueAtLimit));
+      settle_promise(
+          t, std::string(options_.max_queue == 0 ? kNoTaskQueueAvailable : kTaskQueueAtLimit));
     } else {
       task_queue_.push_back(t);
-      note_queue();
       // "Eagerly spawn additional workers up to maxThreads while there is queued work."
-      if (size() < options_.max_threads) add_new_worker();
+      if (below_max_threads()) add_new_worker();
     }
+    note_queue();
     return;
   }
   if (!distribute(t, ready_)) {
-    if (size() < options_.max_threads) add_new_worker();
+    if (below_max_threads()) add_new_worker();
     // Piscina 5 rejects here but leaves the task queued: it still runs later.
     if (options_.max_queue <= 0 && pending_capacity() == 0) {
-      done(t, std::string(kNoTaskQueueAvailable));
+      settle_promise(t, std::string(kNoTaskQueueAvailable));
     }
   }
+  note_queue();
 }
 
 void Pool::abort(TaskRecord& rec) {
@@ -322,10 +368,13 @@ void Pool::abort(TaskRecord& rec) {
       std::find_if(tasks_.begin(), tasks_.end(), [&](const auto& t) { return t->rec == &rec; });
   if (it == tasks_.end()) return;
   TaskInfo* t = it->get();
-  // The listener is removed once the task is done (TaskInfo.done: _abortCleaner).
-  if (t->settled || !t->abortable || t->aborted) return;
+  // The listener is removed once the task is done (TaskInfo.done: _abortCleaner), not when
+  // run() rejected it, and fires once.
+  if (!t->listening) return;
+  t->listening = false;
   t->aborted = true;
-  done(t, std::string(kAborted));
+  // reject(new AbortError()): a no-op when run() already rejected it.
+  settle_promise(t, std::string(kAborted));
   if (t->worker != nullptr) {
     // Already running: the worker it runs on is terminated.
     WorkerInfo* w = t->worker;
@@ -336,6 +385,7 @@ void Pool::abort(TaskRecord& rec) {
   } else {
     remove_from_queue(t);
   }
+  note_queue();
 }
 
 void Pool::collect(metrics::MetricSet& out) const {

@@ -15,10 +15,19 @@
 //   under contention.
 // - A task's AbortSignal: a queued task is removed and rejected with AbortError; a running one
 //   cannot be stopped in place, so its worker is terminated (every task on it fails) and a
-//   replacement starts if the pool is below minThreads.
+//   replacement starts if the pool is below minThreads. The listener stays on the signal until
+//   the task is done (its result, or its worker's termination): a task run() rejected with
+//   maxQueue 0 is still queued, runs later, and aborting it then still terminates its worker.
+// - A worker's ready message comes on its own channel (worker.on('message')), which its
+//   termination does not close: a ready message sent before the worker was terminated is still
+//   delivered (Node drains it before 'exit'), and the pool then takes it as a worker that became
+//   available: it hands queued tasks out and, below maxThreads, starts another worker.
 // - A worker idle for idleTimeout retires while the pool is above minThreads.
 // - Results come back on the worker's MessagePort (uv_async on the main loop, poll phase); the
-//   port keeps the process alive only while the worker has tasks.
+//   port keeps the process alive only while the worker has tasks; a terminated worker keeps it
+//   alive until its thread has exited.
+// - queueSize (pool.queueSize.peak) is Piscina's: the queued tasks (taskQueue + skipQueue) less
+//   the capacity of the workers still starting, which will take them.
 //
 // Not reproduced: the synchronous pick-up of other workers' responses after each one
 // (processPendingMessages), the 'drain'/'needsDrain' events and the task histogram; waitTime
@@ -42,7 +51,7 @@ namespace nodelab::worker_pool {
 
 struct PoolOptions {
   std::uint32_t min_threads = 1;
-  std::uint32_t max_threads = 1;
+  double max_threads = 1;       // Piscina's default is fractional: availableParallelism * 1.5
   double max_queue = INFINITY;  // a count, or Infinity
   std::uint32_t concurrent_tasks_per_worker = 1;
   double idle_timeout_ms = 0;  // Infinity: workers never retire
@@ -66,7 +75,9 @@ class Pool final : public Strategy {
 
   void submit(TaskRecord& t, Settle settle) override;  // piscina.run(task, {signal})
   void abort(TaskRecord& t) override;
-  std::uint32_t capacity() const override { return options_.max_threads; }
+  std::uint32_t capacity() const override {
+    return static_cast<std::uint32_t>(std::ceil(options_.max_threads));
+  }
   void collect(metrics::MetricSet& out) const override;
 
   // Events a workload narrates (each deterministic for a given schedule).
@@ -94,8 +105,10 @@ class Pool final : public Strategy {
   void remove_from_queue(TaskInfo* t);
   double pending_capacity() const;
   std::size_t size() const { return pending_.size() + ready_.size(); }
-  std::vector<WorkerInfo*> all_workers() const;  // pending, then ready (Piscina's iterator)
-  void done(TaskInfo* t, std::string error);     // TaskInfo.done: settles the promise once
+  bool below_max_threads() const { return static_cast<double>(size()) < options_.max_threads; }
+  std::vector<WorkerInfo*> all_workers() const;         // pending, then ready (Piscina's iterator)
+  void settle_promise(TaskInfo* t, std::string error);  // the promise: resolve() or reject(), once
+  void done(TaskInfo* t, std::string error);  // TaskInfo.done: settle, drop the abort listener
   void note_queue();
 
   // WorkerInfo
@@ -103,6 +116,7 @@ class Pool final : public Strategy {
   void mark_ready(WorkerInfo* w);
   void on_ready_message(WorkerInfo* w, runtime::Nanos at);
   void on_response(WorkerInfo* w, const TaskResult& r);
+  void on_exit(WorkerInfo* w);
   void destroy(WorkerInfo* w);
   void set_idle_timeout(WorkerInfo* w);
   void clear_idle_timeout(WorkerInfo* w);
@@ -114,6 +128,7 @@ class Pool final : public Strategy {
   PoolOptions options_;
   WorkerConfig worker_config_;
   bool starting_up_ = false;
+  bool worker_fails_during_bootstrap_ = false;
 
   std::vector<std::unique_ptr<WorkerInfo>> workers_;  // every worker ever started
   std::vector<WorkerInfo*> pending_;                  // insertion order, as a JS Set

@@ -34,8 +34,12 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
 }  // namespace
 
-WorkerThread::WorkerThread(WorkerConfig config, OnReady on_ready, OnResult on_result)
-    : config_(config), on_ready_(std::move(on_ready)), on_result_(std::move(on_result)) {
+WorkerThread::WorkerThread(WorkerConfig config, OnReady on_ready, OnResult on_result,
+                           OnExit on_exit)
+    : config_(config),
+      on_ready_(std::move(on_ready)),
+      on_result_(std::move(on_result)),
+      on_exit_(std::move(on_exit)) {
   // The loop and its port exist before the thread does, so post() never races their set-up.
   port_async_ = uv::Handle<uv_async_t>::make(loop_.get(), on_port);
   port_async_->data = this;
@@ -73,6 +77,13 @@ void WorkerThread::terminate() {
   futex_wake_one(requests_);
 }
 
+std::optional<WorkerThread::Times> WorkerThread::times_of(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = taken_.find(id);
+  if (it == taken_.end()) return std::nullopt;
+  return it->second;
+}
+
 void WorkerThread::join() {
   if (thread_.joinable()) thread_.join();
 }
@@ -92,18 +103,25 @@ void WorkerThread::drain() {
   };
   for (;;) {
     TaskMessage m;
+    TaskResult r;
     {
+      // Taken under the lock terminate() takes too: once terminate() has returned, times_of()
+      // knows every task this thread will ever take.
       std::lock_guard lock(mu_);
       if (inbox_.empty() || terminated()) return;
       m = inbox_.front();
       inbox_.pop_front();
+      r.task_id = m.task_id;
+      r.started = runtime::hrtime();
+      taken_[m.task_id].started = r.started;
     }
-    TaskResult r;
-    r.task_id = m.task_id;
-    r.started = runtime::hrtime();
     r.checksum = burn(m.steps, cancelled, m.task_id);
     r.finished = runtime::hrtime();
-    if (terminated()) return;  // a terminated worker's result is never posted
+    {
+      std::lock_guard lock(mu_);
+      if (terminated()) return;  // a terminated worker's result is never posted
+      taken_[m.task_id].finished = r.finished;
+    }
     on_result_(r);
   }
 }
@@ -146,6 +164,7 @@ void WorkerThread::main() {
   }
   port_async_.close();
   loop_.close();  // runs the close callback; checks that nothing else was left open
+  if (on_exit_) on_exit_();
 }
 
 }  // namespace nodelab::worker_pool

@@ -17,7 +17,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "runtime/clock.hpp"
 #include "runtime/uv.hpp"
@@ -46,9 +48,11 @@ class WorkerThread {
   // Both run on the worker's thread (they post to the main loop).
   using OnReady = std::function<void(runtime::Nanos ready_at)>;
   using OnResult = std::function<void(const TaskResult&)>;
+  // The thread's last act (the 'exit' event; Node drains the worker's messages before it).
+  using OnExit = std::function<void()>;
 
   // Starts the thread.
-  WorkerThread(WorkerConfig config, OnReady on_ready, OnResult on_result);
+  WorkerThread(WorkerConfig config, OnReady on_ready, OnResult on_result, OnExit on_exit = {});
   ~WorkerThread();  // terminate(), join()
   WorkerThread(const WorkerThread&) = delete;
   WorkerThread& operator=(const WorkerThread&) = delete;
@@ -60,6 +64,14 @@ class WorkerThread {
   void terminate();
   void join();
   bool terminated() const { return terminate_.load(std::memory_order_relaxed); }
+  // When the thread took task `id` from its inbox and, if it got that far, finished it; nullopt
+  // if it never took it. After terminate() the answer is final: a terminated thread takes no
+  // more tasks (for the lanes of --html: a task cut short by its worker's termination).
+  struct Times {
+    runtime::Nanos started{-1};
+    runtime::Nanos finished{-1};
+  };
+  std::optional<Times> times_of(std::uint64_t id);
 
  private:
   void main();
@@ -69,13 +81,15 @@ class WorkerThread {
   WorkerConfig config_;
   OnReady on_ready_;
   OnResult on_result_;
+  OnExit on_exit_;
 
   std::mutex mu_;
-  std::deque<TaskMessage> inbox_;           // guarded by mu_
-  bool port_open_ = false;                  // guarded by mu_: port_async_ may be signalled
-  uv::Loop loop_;                           // the worker's own loop (its thread closes it)
-  uv::Handle<uv_async_t> port_async_;       // guarded by mu_ while port_open_
-  std::atomic<std::uint32_t> requests_{0};  // Piscina's kRequestCountField
+  std::deque<TaskMessage> inbox_;                   // guarded by mu_
+  std::unordered_map<std::uint64_t, Times> taken_;  // guarded by mu_
+  bool port_open_ = false;                          // guarded by mu_: port_async_ may be signalled
+  uv::Loop loop_;                                   // the worker's own loop (its thread closes it)
+  uv::Handle<uv_async_t> port_async_;               // guarded by mu_ while port_open_
+  std::atomic<std::uint32_t> requests_{0};          // Piscina's kRequestCountField
   std::atomic<bool> terminate_{false};
   std::thread thread_;  // last: started once everything above exists
 };

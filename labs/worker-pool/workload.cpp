@@ -11,9 +11,10 @@
 
 #include <fmt/format.h>
 
+#include <uv.h>
+
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
 #include "embed/worker_pool_twin.hpp"
 #include "runtime/js_number.hpp"
@@ -34,6 +35,13 @@ double Mulberry32::next() {
   return static_cast<double>(t ^ (t >> 14)) / 4294967296.0;
 }
 
+ThreadDefaults piscina_thread_defaults(unsigned parallelism) {
+  ThreadDefaults d;
+  d.min_threads = std::max(parallelism / 2, 1u);
+  d.max_threads = parallelism * 1.5;
+  return d;
+}
+
 std::vector<std::int64_t> arrival_offsets(const WorkloadConfig& c) {
   std::vector<std::int64_t> out(c.tasks, 0);
   if (!c.poisson) return out;
@@ -49,9 +57,8 @@ std::vector<std::int64_t> arrival_offsets(const WorkloadConfig& c) {
 namespace {
 
 std::string max_queue_text(const WorkloadConfig& c) {
-  if (std::isinf(c.pool.max_queue)) return "Infinity";
-  const auto n = static_cast<std::int64_t>(c.pool.max_queue);
-  return c.max_queue_auto ? fmt::format("auto = {}", n) : std::to_string(n);
+  const std::string n = runtime::js_number_to_string(c.pool.max_queue);  // Infinity, 4, 2.25
+  return c.max_queue_auto ? "auto = " + n : n;
 }
 
 // The first log line, but for the threadpool's size (the twin reads it from the environment
@@ -68,7 +75,7 @@ std::string strategy_detail(const WorkloadConfig& c) {
     case StrategyKind::bounded_pool:
       return fmt::format(
           " (minThreads {}, maxThreads {}, maxQueue {}, concurrentTasksPerWorker {})",
-          c.pool.min_threads, c.pool.max_threads, max_queue_text(c),
+          c.pool.min_threads, runtime::js_number_to_string(c.pool.max_threads), max_queue_text(c),
           c.pool.concurrent_tasks_per_worker);
     case StrategyKind::libuv_threadpool:
       return fmt::format(" (UV_THREADPOOL_SIZE {})", runtime::threadpool_size());
@@ -230,18 +237,27 @@ class WorkloadOp final : public script::Op {
   void emit_twin(script::TwinWriter& w) const override;
 
  private:
+  void emit_piscina_pool(script::TwinWriter& w) const;
   WorkloadConfig cfg_;
 };
 
 void WorkloadOp::emit_twin(script::TwinWriter& w) const {
   const WorkloadConfig& c = cfg_;
   const auto kind = c.strategy;
+  // --emit-node=piscina: the bounded pool is the real piscina package, not the port of the lab.
+  const bool piscina = kind == StrategyKind::bounded_pool && w.flavour() == "piscina";
   w.helper("burn", twin::burn_js);
-  if (kind == StrategyKind::bounded_pool || kind == StrategyKind::worker_per_task) {
+  if (piscina) {
+    w.require("fs", "const fs = require('fs');");
+    w.require("os", "const os = require('os');");
+    w.require("path", "const path = require('path');");
+    w.require("piscina", "const { Piscina } = require('piscina');");
+    w.helper("piscina-task-file", twin::piscina_task_file_js);
+  } else if (kind == StrategyKind::bounded_pool || kind == StrategyKind::worker_per_task) {
     w.require("worker_threads", "const { Worker } = require('worker_threads');");
     w.helper("worker-source", twin::worker_source_js);
   }
-  if (kind == StrategyKind::bounded_pool) w.helper("pool", twin::pool_js);
+  if (kind == StrategyKind::bounded_pool && !piscina) w.helper("pool", twin::pool_js);
   if (kind == StrategyKind::libuv_threadpool) {
     w.require("crypto", "const crypto = require('crypto');");
     w.helper("threadpool-size", twin::threadpool_size_js);
@@ -276,6 +292,10 @@ void WorkloadOp::emit_twin(script::TwinWriter& w) const {
       w.close("});");
       break;
     case StrategyKind::bounded_pool:
+      if (piscina) {
+        emit_piscina_pool(w);
+        break;
+      }
       w.line(fmt::format("console.log({});",
                          script::js_string(header_prefix(c) + strategy_detail(c))));
       w.line(fmt::format(
@@ -312,7 +332,8 @@ void WorkloadOp::emit_twin(script::TwinWriter& w) const {
   w.line("settled++;");
   w.line("if (!err) completed++;");
   w.line(
-      "else if (err.aborted) { aborted++; console.log(`task ${t.id} aborted: ${err.message}`); }");
+      "else if (err.name === 'AbortError') { aborted++; console.log(`task ${t.id} aborted: "
+      "${err.name}: ${err.message}`); }");
   w.line(c.poisson ? "else rejected++;"
                    : "else { rejected++; console.log(`task ${t.id} rejected: ${err.message}`); }");
   w.line("finish();");
@@ -340,9 +361,18 @@ void WorkloadOp::emit_twin(script::TwinWriter& w) const {
     w.line("tasks.forEach(submit);");
   }
   for (const AbortAt& a : c.aborts) {
-    w.line(fmt::format(
-        "setTimeout(() => {{ if (tasks[{}].submitted) tasks[{}].controller.abort(); }}, {});",
-        a.task - 1, a.task - 1, runtime::js_number_to_string(a.after_ms)));
+    // With Piscina, `aborting` names the task whose abort is terminating a worker.
+    const std::string ms = runtime::js_number_to_string(a.after_ms);
+    if (piscina) {
+      w.line(
+          fmt::format("setTimeout(() => {{ if (tasks[{0}].submitted) {{ aborting = tasks[{0}]; "
+                      "tasks[{0}].controller.abort(); aborting = null; }} }}, {1});",
+                      a.task - 1, ms));
+    } else {
+      w.line(fmt::format(
+          "setTimeout(() => {{ if (tasks[{0}].submitted) tasks[{0}].controller.abort(); }}, {1});",
+          a.task - 1, ms));
+    }
   }
   if (c.fs_probe) {
     w.open("fs.readFile(__filename, () => {");
@@ -354,6 +384,43 @@ void WorkloadOp::emit_twin(script::TwinWriter& w) const {
     w.close("});");
   }
   w.close("}");
+}
+
+// The pool of --emit-node=piscina: `new Piscina()` with the options the scenario gives (so
+// Piscina's own defaults apply to the others), its header read back from pool.options, and a
+// worker's termination seen through Piscina's 'workerDestroy' event (w.id is the Worker's
+// threadId: 1, 2, 3... in order of creation, the lab's worker numbers).
+void WorkloadOp::emit_piscina_pool(script::TwinWriter& w) const {
+  const WorkloadConfig& c = cfg_;
+  std::string options = "filename: PISCINA_TASK_FILE";
+  if (c.min_threads_given) options += fmt::format(", minThreads: {}", c.pool.min_threads);
+  if (c.max_threads_given) {
+    options += ", maxThreads: " + runtime::js_number_to_string(c.pool.max_threads);
+  }
+  if (c.max_queue_auto) {
+    options += ", maxQueue: 'auto'";
+  } else if (!std::isinf(c.pool.max_queue)) {
+    options += ", maxQueue: " + runtime::js_number_to_string(c.pool.max_queue);
+  }
+  options += fmt::format(", concurrentTasksPerWorker: {}, idleTimeout: {}, atomics: '{}'",
+                         c.pool.concurrent_tasks_per_worker,
+                         runtime::js_number_to_string(c.pool.idle_timeout_ms),
+                         c.pool.atomics ? "sync" : "disabled");
+  if (c.pool.stricter_fifo) options += ", stricterFIFO: true";
+  w.line("// The real Piscina (npm ci at the repository's root; NODE_PATH=<root>/node_modules).");
+  w.line("const pool = new Piscina({ " + options + " });");
+  w.line("const o = pool.options;");
+  w.line(fmt::format(
+      "console.log(`${{{}}} (minThreads ${{o.minThreads}}, maxThreads ${{o.maxThreads}}, "
+      "maxQueue {}${{o.maxQueue}}, concurrentTasksPerWorker ${{o.concurrentTasksPerWorker}})`);",
+      script::js_string(header_prefix(c)), c.max_queue_auto ? "auto = " : ""));
+  w.line("let aborting = null;");
+  w.open("pool.on('workerDestroy', (worker) => {");
+  w.line(
+      "if (aborting) console.log(`worker ${worker.id} terminated: it was running task "
+      "${aborting.id}, which cannot be stopped in place`);");
+  w.close("});");
+  w.line("const run = (t) => pool.run({ ms: t.ms }, { signal: t.signal ?? null });");
 }
 
 StrategyKind parse_strategy(script::Parser& p, script::Fields& f) {
@@ -373,21 +440,25 @@ void parse_pool(script::Parser& p, const YAML::Node& v, WorkloadConfig& c) {
       p.fields(v, "pool",
                {"threads", "min_threads", "max_threads", "max_queue", "concurrent_tasks_per_worker",
                 "idle_timeout_ms", "atomics", "stricter_fifo"});
-  // Piscina's defaults: minThreads half the cores (at least 1), maxThreads 1.5x the cores.
-  const auto cores = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
-  std::int64_t min = std::max<std::int64_t>(1, cores / 2);
-  std::int64_t max = cores + cores / 2;
-  if (f.has("threads")) min = max = f.integer("threads", 1, 256);
-  if (f.has("min_threads")) min = f.integer("min_threads", 0, 256);
-  if (f.has("max_threads")) max = f.integer("max_threads", 1, 256);
-  if (!f.has("max_threads") && max < min) max = min;
-  if (!f.has("min_threads") && min > max) min = max;
-  if (min > max) {
+  // Piscina's defaults and its constructor's adjustments (src/index.ts ThreadPool): a given
+  // maxThreads at or below the default minThreads lowers it, a given minThreads at or above the
+  // default maxThreads raises it; both given, minThreads above maxThreads is a RangeError.
+  const ThreadDefaults d = piscina_thread_defaults(uv_available_parallelism());
+  double min = d.min_threads;
+  double max = d.max_threads;
+  c.min_threads_given = f.has("threads") || f.has("min_threads");
+  c.max_threads_given = f.has("threads") || f.has("max_threads");
+  if (f.has("threads")) min = max = static_cast<double>(f.integer("threads", 1, 256));
+  if (f.has("min_threads")) min = static_cast<double>(f.integer("min_threads", 0, 256));
+  if (f.has("max_threads")) max = static_cast<double>(f.integer("max_threads", 1, 256));
+  if (c.min_threads_given && c.max_threads_given && min > max) {
     p.fail(f.get("min_threads"),
            fmt::format("`min_threads` ({}) is above `max_threads` ({})", min, max));
   }
+  if (c.max_threads_given && min >= max) min = max;
+  if (c.min_threads_given && max <= min) max = min;
   c.pool.min_threads = static_cast<std::uint32_t>(min);
-  c.pool.max_threads = static_cast<std::uint32_t>(max);
+  c.pool.max_threads = max;
   c.pool.concurrent_tasks_per_worker =
       static_cast<std::uint32_t>(f.integer("concurrent_tasks_per_worker", 1, 64, 1));
   if (f.has("max_queue")) {

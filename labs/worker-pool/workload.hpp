@@ -33,11 +33,23 @@ struct WorkloadConfig {
   double rate = 0;  // tasks per second (poisson)
   std::uint32_t seed = 1;
   PoolOptions pool;
+  bool min_threads_given = false;  // else Piscina's default (availableParallelism)
+  bool max_threads_given = false;
   bool max_queue_auto = false;
   double worker_startup_ms = 25;
   std::vector<AbortAt> aborts;
   bool fs_probe = false;
 };
+
+// Piscina's default minThreads and maxThreads (src/index.ts kDefaultOptions) where
+// os.availableParallelism() is `parallelism` (libuv's uv_available_parallelism: the CPUs this
+// process may run on, its affinity mask, not the machine's cores): max(floor(p / 2), 1) and
+// p * 1.5, which need not be whole (taskset -c 0: 1 and 1.5).
+struct ThreadDefaults {
+  std::uint32_t min_threads = 1;
+  double max_threads = 1.5;
+};
+ThreadDefaults piscina_thread_defaults(unsigned parallelism);
 
 // mulberry32, as the twin's JavaScript computes it: uniform in [0, 1).
 class Mulberry32 {

@@ -36,6 +36,7 @@ struct WorkloadRun {
   Lines lines;
   metrics::MetricSet metrics;
   std::vector<TaskRecord> tasks;
+  std::vector<runtime::WorkSpan> spans;  // the --html and --trace lanes' data
 };
 
 WorkloadRun run_workload(const std::string& body) {
@@ -55,6 +56,7 @@ WorkloadRun run_workload(const std::string& body) {
       out.tasks.assign(world.tasks.begin(), world.tasks.end());
       for (const auto& l : script::logged_lines(rt.recorder()))
         out.lines.push_back(l.text);
+      out.spans = rt.recorder().work_spans();
     }
     CHECK(rt.shutdown() == 0);
   }
@@ -212,6 +214,57 @@ TEST_CASE("worker_pool.abort_queued_and_running") {
   CHECK(metric(r, "pool.workersStarted") == 3);
   CHECK(metric(r, "pool.workersTerminated") == 1);
   CHECK(r.tasks.at(4).started.count() < 0);  // the queued one never ran
+}
+
+TEST_CASE("worker_pool.terminated_worker_has_its_task_on_its_lane") {
+  // bounded-pool's --html page once showed worker #1's lane empty while the log said it was
+  // running task 1: the task's span was recorded from its result only, and a terminated worker
+  // sends none (here it is aborted 5 ms in, while worker 1 is still in its 25 ms start-up). Its
+  // lane now shows the task from its submission to the termination.
+  const auto r = run_workload(
+      "workload:\n  strategy: bounded-pool\n  tasks: 3\n  task_ms: 100\n  pool: { threads: 2 }\n"
+      "  abort: [ { task: 1, after_ms: 5 } ]\n");
+  CHECK(r.lines.at(1) ==
+        "worker 1 terminated: it was running task 1, which cannot be stopped in place");
+  std::vector<std::uint32_t> per_worker(4, 0);
+  for (const auto& s : r.spans) {
+    CHECK(s.worker);
+    REQUIRE(s.thread >= 1);
+    REQUIRE(s.thread <= 3);
+    ++per_worker[s.thread];
+    CHECK(s.queued <= s.started);
+    CHECK(s.started <= s.finished);
+  }
+  CHECK(per_worker[1] == 1);                  // task 1, cut short
+  CHECK(per_worker[2] + per_worker[3] == 2);  // tasks 2 and 3, completed
+  const auto cut = std::find_if(r.spans.begin(), r.spans.end(),
+                                [](const runtime::WorkSpan& s) { return s.thread == 1; });
+  // Cut at the abort: before task 2 (100 ms of CPU, on worker 2 from the start) completed.
+  const auto task2 = std::find_if(r.spans.begin(), r.spans.end(),
+                                  [](const runtime::WorkSpan& s) { return s.thread == 2; });
+  REQUIRE(task2 != r.spans.end());
+  CHECK(cut->finished < task2->finished);
+}
+
+TEST_CASE("worker_pool.queue_size_leaves_out_what_starting_workers_will_take") {
+  // piscina 5.3.2, minThreads 1, maxThreads 2, 4 runs at once: pool.queueSize reads 0, 0, 1, 2
+  // after each run() (worker 2, still starting, will take one of the three queued), then 1.
+  const auto r = run_workload(
+      "workload: { tasks: 4, task_ms: 20, pool: { min_threads: 1, max_threads: 2 } }\n");
+  CHECK(r.lines.back() == "done: 4 completed, 0 rejected, 0 aborted");
+  CHECK(metric(r, "pool.queueSize.peak") == 2);
+}
+
+TEST_CASE("worker_pool.piscina_default_threads_from_available_parallelism") {
+  // kDefaultOptions: minThreads max(floor(p / 2), 1), maxThreads p * 1.5 (taskset -c 0: 1, 1.5).
+  CHECK(piscina_thread_defaults(1).min_threads == 1);
+  CHECK(piscina_thread_defaults(1).max_threads == 1.5);
+  CHECK(piscina_thread_defaults(2).min_threads == 1);
+  CHECK(piscina_thread_defaults(2).max_threads == 3);
+  CHECK(piscina_thread_defaults(3).min_threads == 1);
+  CHECK(piscina_thread_defaults(3).max_threads == 4.5);
+  CHECK(piscina_thread_defaults(8).min_threads == 4);
+  CHECK(piscina_thread_defaults(8).max_threads == 12);
 }
 
 TEST_CASE("worker_pool.concurrent_tasks_per_worker") {

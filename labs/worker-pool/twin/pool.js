@@ -12,6 +12,7 @@ class Pool {
     const w = { number: ++this.started, ready: false, tasks: [], idle: null, terminating: false, destroyed: false };
     w.worker = new Worker(WORKER_SOURCE, { eval: true });
     w.worker.on('message', (m) => (m.ready ? this.onReadyMessage(w) : this.onResponse(w, m.id)));
+    w.worker.on('exit', () => this.onExit(w));
     if (this.startingUp) {
       w.ready = true;
       queueMicrotask(() => this.onWorkerAvailable(w));
@@ -20,10 +21,16 @@ class Pool {
       this.pending.push(w);
     }
   }
+  // A terminated worker's ready message still comes (Node drains it before 'exit'): Piscina
+  // marks the worker ready all the same, and the pool hands out queued work.
   onReadyMessage(w) {
-    if (w.destroyed) return;
-    if (this.usage(w) === 0) w.worker.unref();
+    if (this.usage(w) === 0 && !w.destroyed) w.worker.unref();
     if (!w.ready) this.markReady(w);
+  }
+  onExit(w) {
+    this.removeWorker(w);
+    if (w.ready && !this.failsDuringBootstrap) { while (this.size() < this.minThreads) this.addNewWorker(); }
+    else this.failsDuringBootstrap = true;
   }
   markReady(w) {
     w.ready = true;
@@ -55,6 +62,7 @@ class Pool {
     w.terminating = true;
     this.clearIdle(w);
     w.worker.terminate();
+    w.worker.ref(); // until it exits
     const tasks = w.tasks; w.tasks = [];
     for (const t of tasks) this.done(t, 'Terminating worker thread');
     w.terminating = false; w.destroyed = true;
@@ -74,10 +82,14 @@ class Pool {
     w.idle.unref();
   }
   clearIdle(w) { if (w.idle) { clearTimeout(w.idle); w.idle = null; } }
-  done(t, error) {
+  // TaskInfo.done: the promise, and the abort listener removed.
+  done(t, error) { t.listening = false; this.settle(t, error); }
+  settle(t, error) {
     if (t.settled) return;
     t.settled = true;
-    if (error) t.reject(Object.assign(new Error(error), { aborted: t.aborted })); else t.resolve();
+    if (!error) t.resolve();
+    else if (error === 'AbortError') t.reject(Object.assign(new Error('The task has been aborted'), { name: 'AbortError' }));
+    else t.reject(new Error(error));
   }
   distribute(t, workers) {
     if (t.aborted) return true;
@@ -107,11 +119,12 @@ class Pool {
   }
   run(t) {
     return new Promise((resolve, reject) => {
-      t.resolve = resolve; t.reject = reject;
+      t.resolve = resolve; t.reject = reject; t.listening = !!t.signal;
       if (t.signal) t.signal.addEventListener('abort', () => this.abort(t), { once: true });
+      // A rejection here settles the promise only: the abort listener stays.
       if (this.taskQueue.length) {
         if (this.taskQueue.length >= this.maxQueue + this.pendingCapacity()) {
-          this.done(t, this.maxQueue === 0 ? 'No task queue available and all Workers are busy' : 'Task queue is at limit');
+          this.settle(t, this.maxQueue === 0 ? 'No task queue available and all Workers are busy' : 'Task queue is at limit');
         } else {
           this.taskQueue.push(t);
           if (this.size() < this.maxThreads) this.addNewWorker();
@@ -120,14 +133,15 @@ class Pool {
       }
       if (!this.distribute(t, this.ready)) {
         if (this.size() < this.maxThreads) this.addNewWorker();
-        if (this.maxQueue <= 0 && this.pendingCapacity() === 0) this.done(t, 'No task queue available and all Workers are busy');
+        if (this.maxQueue <= 0 && this.pendingCapacity() === 0) this.settle(t, 'No task queue available and all Workers are busy');
       }
     });
   }
   abort(t) {
-    if (t.settled || !t.abortable || t.aborted) return;
+    if (!t.listening) return;
+    t.listening = false;
     t.aborted = true;
-    this.done(t, 'AbortError: The task has been aborted');
+    this.settle(t, 'AbortError');
     if (t.worker) {
       const w = t.worker;
       this.removeWorker(w);
