@@ -4,6 +4,9 @@
 // The strategies are labs/worker-pool/strategies.hpp and pool.hpp (Piscina 5's scheduling);
 // the workload block is workload.cpp, the messaging block messaging.cpp.
 
+#include <cmath>
+#include <string>
+
 #include <fmt/format.h>
 
 #include "nodelab/lab_list.hpp"
@@ -40,11 +43,13 @@ nodelab::cli::LabSpec nodelab::labs::spec_worker_pool() {
   spec.diagnose = [](const nodelab::metrics::MetricSet& m) {
     std::vector<nodelab::report::Finding> out;
     const double rejected = m.get("tasks.rejected").value_or(0) - m.get("tasks.aborted").value_or(0);
+    const double max_queue = m.get("pool.maxQueue").value_or(0);
     if (rejected > 0) {
       out.push_back({"pool overloaded: tasks rejected",
-                     fmt::format("{:.0f} of {:.0f} tasks rejected with the queue at maxQueue ({})",
+                     fmt::format("{:.0f} of {:.0f} tasks rejected, not aborted (maxQueue {})",
                                  rejected, m.get("tasks.submitted").value_or(0),
-                                 m.get("pool.maxQueue").value_or(0)),
+                                 std::isfinite(max_queue) ? fmt::format("{:g}", max_queue)
+                                                          : std::string("Infinity")),
                      "answer the refusal upstream (503, retry later), or add threads up to the "
                      "cores; a longer queue only turns refusals into latency"});
     }
