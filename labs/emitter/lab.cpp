@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "emitter/world.hpp"
-#include "report/run_report.hpp"
 #include "nodelab/lab_list.hpp"
+#include "report/run_report.hpp"
 
 nodelab::cli::LabSpec nodelab::labs::spec_emitter() {
   nodelab::cli::LabSpec spec;
@@ -33,7 +33,7 @@ nodelab::cli::LabSpec nodelab::labs::spec_emitter() {
                           {"emit/listener", "ns", "emit.perListener_ns"},
                           {"rss peak", "", "memory.rssPeak_bytes"},
                           {"total", "ms", "loop.total_ms"}};
-  // A listener leak (labs/emitter/README.md, "Verdicts"): more request listeners still
+  // A listener leak (scenarios/emitter/README.md, "Verdicts"): more request listeners still
   // attached at the end than Node's default limit (10, the count it warns past), each keeping
   // its closure alive. The memory is the lesson, so this verdict comes before the loop's.
   spec.diagnose = [](const nodelab::metrics::MetricSet& m) {

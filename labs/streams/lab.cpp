@@ -33,7 +33,7 @@ nodelab::cli::LabSpec nodelab::labs::spec_streams() {
                           {"MB/s", "", "flow.throughput_MBps"},
                           {"rss peak", "", "memory.rssPeak_bytes"},
                           {"total", "ms", "loop.total_ms"}};
-  // Unbounded buffering (labs/streams/README.md, "Verdicts"): the stages held more than four
+  // Unbounded buffering (scenarios/streams/README.md, "Verdicts"): the stages held more than four
   // times what backpressure allows them (flow.bufferBound: each buffer's highWaterMark plus a
   // chunk), or the lab's memory ceiling stopped the producer.
   spec.diagnose = [](const nodelab::metrics::MetricSet& m) {
@@ -44,8 +44,8 @@ nodelab::cli::LabSpec nodelab::labs::spec_streams() {
     if (ceiling || (bound > 0 && peak > 4 * bound)) {
       const bool objects = m.get("flow.objects").value_or(0) > 0;
       auto amount = [&](double v) {
-        return objects ? fmt::format("{} objects", nodelab::report::thousands(
-                                                       static_cast<std::uint64_t>(v)))
+        return objects ? fmt::format("{} objects",
+                                     nodelab::report::thousands(static_cast<std::uint64_t>(v)))
                        : nodelab::report::format_bytes(v);
       };
       out.push_back(

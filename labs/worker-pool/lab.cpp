@@ -37,12 +37,13 @@ nodelab::cli::LabSpec nodelab::labs::spec_worker_pool() {
                           {"lost updates", "", "atomics.lostUpdates"},
                           {"total", "ms", "loop.total_ms"}};
   spec.compare_in_children = true;  // each variant's threads, pool and memory its own
-  // Overload (labs/worker-pool/README.md, "Verdicts"): tasks refused because the queue was at
+  // Overload (scenarios/worker-pool/README.md, "Verdicts"): tasks refused because the queue was at
   // maxQueue; or tasks that waited longer than they ran (p99 against p99, with a queue): the
   // arrivals outpace the threads, and the wait grows with the queue.
   spec.diagnose = [](const nodelab::metrics::MetricSet& m) {
     std::vector<nodelab::report::Finding> out;
-    const double rejected = m.get("tasks.rejected").value_or(0) - m.get("tasks.aborted").value_or(0);
+    const double rejected =
+        m.get("tasks.rejected").value_or(0) - m.get("tasks.aborted").value_or(0);
     const double max_queue = m.get("pool.maxQueue").value_or(0);
     if (rejected > 0) {
       out.push_back({"pool overloaded: tasks rejected",

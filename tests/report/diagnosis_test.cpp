@@ -2,7 +2,8 @@
 // each threshold checked at its boundary on hand-built metric sets, then one real run per
 // verdict. The thresholds are Clinic.js Doctor's (analysis/analyse-delay.js: median delay
 // >= 10 ms or max >= 100 ms) applied to lateness beyond the sampling interval, plus this
-// project's ELU >= 0.95 over >= 50 ms of loop and a pool wait >= 10 ms.
+// project's ELU >= 0.95 over >= 50 ms of loop and a pool job queued behind busy threads that
+// waited >= 10 ms.
 
 #include "report/diagnosis.hpp"
 
@@ -186,13 +187,37 @@ TEST_CASE("diagnosis.elu_095_needs_50ms_of_loop") {
   CHECK(verdicts(m).empty());
 }
 
-TEST_CASE("diagnosis.pool_wait_of_10ms_is_saturation") {
-  CHECK(verdicts(healthy_with("threadpool.queueWait.max_ms", 9.99)).empty());
-  const auto findings = report::diagnose(healthy_with("threadpool.queueWait.max_ms", 10.0));
+TEST_CASE("diagnosis.saturation_is_a_job_queued_behind_busy_threads_not_a_long_wait") {
+  // A long wait alone (threads starting up, a loop busy elsewhere) is not saturation.
+  metrics::MetricSet idle = healthy_with("threadpool.queueWait.max_ms", 500.0);
+  idle.set("threadpool.saturated.tasks", 0.0);
+  idle.set("threadpool.saturated.wait_max_ms", std::nullopt);
+  CHECK(verdicts(idle).empty());
+  // Jobs queued while every thread had one, and waited >= 10 ms: saturated.
+  metrics::MetricSet busy = healthy();
+  busy.set("threadpool.saturated.tasks", 2.0);
+  busy.set("threadpool.saturated.wait_max_ms", 9.99);
+  CHECK(verdicts(busy).empty());  // a wait too short to matter
+  busy.set("threadpool.saturated.wait_max_ms", 10.0);
+  const auto findings = report::diagnose(busy);
   REQUIRE(findings.size() == 1);
   CHECK(findings[0].verdict == kSaturated);
-  CHECK(findings[0].evidence == "a task waited 10.0 ms for one of 4 pool threads");
+  CHECK(findings[0].evidence ==
+        "2 pool job(s) queued while all 4 threads were busy; the longest waited 10.0 ms");
   CHECK(contains(findings[0].mitigation, "UV_THREADPOOL_SIZE"));
+}
+
+TEST_CASE("diagnosis.a_lab_verdict_comes_first_and_a_stepped_run_has_no_timing_verdict") {
+  metrics::MetricSet m = healthy();
+  m.set("eventLoopDelay.max_ms", 300.0);  // blocked, as a --step pause would make it look
+  const report::LabDiagnosis lab = [](const metrics::MetricSet&) {
+    return std::vector<report::Finding>{{"listener leak", "e", "m"},
+                                        {"tasks waited", "e", "m", true}};
+  };
+  CHECK(verdicts_of(report::diagnose(m, lab)) ==
+        Verdicts{"listener leak", "tasks waited", kBlocked});
+  // Without timing: only what elapsed time cannot fake.
+  CHECK(verdicts_of(report::diagnose(m, lab, false)) == Verdicts{"listener leak"});
 }
 
 TEST_CASE("diagnosis.findings_come_in_a_fixed_order") {
@@ -202,7 +227,8 @@ TEST_CASE("diagnosis.findings_come_in_a_fixed_order") {
   m.set("eventLoopUtilization.utilization", 0.99);
   m.set("eventLoopUtilization.active_ms", 990.0);
   m.set("eventLoopUtilization.idle_ms", 10.0);
-  m.set("threadpool.queueWait.max_ms", 50.0);
+  m.set("threadpool.saturated.tasks", 1.0);
+  m.set("threadpool.saturated.wait_max_ms", 50.0);
   CHECK(verdicts(m) == Verdicts{kBlocked, kCpuBound, kSaturated});
 }
 
@@ -214,7 +240,8 @@ TEST_CASE("diagnosis.missing_metrics_never_trigger") {
        {"eventLoopDelay.resolution_ms", "eventLoopDelay.p50_ms", "eventLoopDelay.max_ms",
         "timerDrift.max_ms", "drain.max_ms", "eventLoopUtilization.utilization",
         "eventLoopUtilization.active_ms", "eventLoopUtilization.idle_ms", "threadpool.size",
-        "threadpool.queueWait.max_ms"}) {
+        "threadpool.queueWait.max_ms", "threadpool.saturated.tasks",
+        "threadpool.saturated.wait_max_ms"}) {
     m.set(path, std::nullopt);
   }
   CHECK(report::diagnose(m).empty());
@@ -275,9 +302,31 @@ TEST_CASE("diagnosis.four_long_pool_tasks_and_a_read_is_saturated") {
   REQUIRE(wait.has_value());
   // Far above the 10 ms threshold; a slow machine only makes it longer.
   CHECK(*wait >= 100.0);
+  // The open was queued while every thread had a task (whatever the machine's speed: the tasks
+  // are 300 ms and the main script queues the read right after them); its fstat, read and
+  // close follow on a freed thread, behind nothing.
+  CHECK(out.metrics.get("threadpool.saturated.tasks") == 1.0);
   // The loop itself idled while the pool worked; other verdicts may join on a loaded
   // machine, so only this one is required.
   CHECK(has_verdict(verdicts_of(report::diagnose(out.metrics)), kSaturated));
+}
+
+TEST_CASE("diagnosis.one_read_on_an_idle_pool_is_never_saturated") {
+  // io-immediate-first's shape: one readFile, four idle threads (still starting up, which can
+  // take long on a loaded machine). Its four requests run one after another: none is ever
+  // queued behind a busy thread, so no verdict, however long the first one waited.
+  const auto out = run_yaml(R"(lab: event-loop
+main:
+  - readFile:
+      then:
+        - setTimeout: { ms: 0, then: [ { log: timeout } ] }
+        - setImmediate: { then: [ { log: immediate } ] }
+)");
+  REQUIRE(out.result.outcome == runtime::Outcome::completed);
+  CHECK(out.lines == std::vector<std::string>{"immediate", "timeout"});
+  CHECK(out.metrics.get("threadpool.tasks") == 4.0);
+  CHECK(out.metrics.get("threadpool.saturated.tasks") == 0.0);
+  CHECK_FALSE(has_verdict(verdicts_of(report::diagnose(out.metrics)), kSaturated));
 }
 
 TEST_CASE("diagnosis.an_idle_scenario_has_no_finding") {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "emitter/world.hpp"
+#include "nodelab/lab_list.hpp"
 #include "runtime/runtime.hpp"
 #include "script/expect.hpp"
 #include "script/interpreter.hpp"
@@ -350,4 +351,19 @@ requests:
                          "after 12 requests: 13 listeners",
                          "requests done: 12 requests, 12 listeners still attached"});
   check_node_agrees(yaml, "", r.lines);
+}
+
+// The lab's verdict (LabSpec::diagnose, labs/emitter/README.md "Verdicts"): the leak is named
+// a listener leak, with its figures; the mitigations leave nothing to name.
+TEST_CASE("requests.the_leak_gets_a_listener_leak_verdict_and_off_none") {
+  const auto spec = labs::spec_emitter();
+  REQUIRE(spec.diagnose);
+  const RequestsRun leak = run_requests(kVariants, "leak");
+  const auto findings = spec.diagnose(leak.metrics);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].verdict == "listener leak");
+  CHECK(findings[0].evidence.find("50 request listeners still attached") == 0);
+  CHECK_FALSE(findings[0].timing);  // a count, not a time: it holds in a stepped run too
+  for (const char* v : {"off", "once", "abort"})
+    CHECK(spec.diagnose(run_requests(kVariants, v).metrics).empty());
 }

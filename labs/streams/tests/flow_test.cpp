@@ -10,6 +10,7 @@
 #include <string>
 
 #include "metrics/metric_set.hpp"
+#include "nodelab/lab_list.hpp"
 #include "runtime/runtime.hpp"
 #include "script/interpreter.hpp"
 #include "script/scenario.hpp"
@@ -197,4 +198,24 @@ TEST_CASE("streams.flow_timeline_rows_show_the_peaks_the_metrics_report") {
   CHECK(r.series_max.at("sink.writableLength") == r.get("sink.writableLengthPeak"));
   CHECK(r.series_max.at("bufferedBytes") == r.get("flow.bufferedPeak"));
   CHECK(r.loop_close == 0);
+}
+
+// The lab's verdict (LabSpec::diagnose, labs/streams/README.md "Verdicts"): ignoring
+// backpressure is unbounded buffering; honouring it, over the same pipe, is not.
+TEST_CASE("streams.ignoring_backpressure_gets_an_unbounded_buffering_verdict") {
+  runtime::Watchdog wd(60s);
+  const auto spec = labs::spec_streams();
+  REQUIRE(spec.diagnose);
+  const FlowRun ignore = run_flow(
+      "  transport: memory\n  mode: ignore\n  bytes: 1073741824\n  chunk: 65536\n"
+      "  peer_rate: 1048576\n  max_buffered: 8388608\n");
+  const auto findings = spec.diagnose(ignore.m);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].verdict == "unbounded buffering");
+  CHECK(findings[0].evidence.find("the memory ceiling stopped the producer") != std::string::npos);
+  const FlowRun honor = run_flow(
+      "  transport: pipe\n  mode: honor\n  bytes: 2097152\n  chunk: 16384\n"
+      "  transforms: [ {} ]\n  peer_rate: 8388608\n");
+  CHECK(honor.get("flow.bufferBound") == 3 * (16384 + 16384));
+  CHECK(spec.diagnose(honor.m).empty());
 }
