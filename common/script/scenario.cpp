@@ -54,8 +54,9 @@ AnswerText parse_answer_text(Parser& p, const YAML::Node& n, const std::string& 
   p.visit(n);
   if (n.IsScalar()) return {AnswerPiece{trimmed_text(p, n, what), {}, {}}};
   if (!n.IsSequence()) {
-    p.fail(n, fmt::format("{} is a text, or a list of texts and {{when, then, else}} pieces; got {}",
-                          what, node_kind_name(n)));
+    p.fail(n,
+           fmt::format("{} is a text, or a list of texts and {{when, then, else}} pieces; got {}",
+                       what, node_kind_name(n)));
   }
   AnswerText out;
   for (const auto& item : n) {
@@ -65,16 +66,18 @@ AnswerText parse_answer_text(Parser& p, const YAML::Node& n, const std::string& 
       continue;
     }
     if (!item.IsMap() || !item["when"] || !item["then"]) {
-      p.fail(item, fmt::format("a piece of {} is a text or {{when: \"{{a.metric}} < {{b.metric}}\", "
-                               "then: TEXT, else: TEXT}}",
-                               what));
+      p.fail(item,
+             fmt::format("a piece of {} is a text or {{when: \"{{a.metric}} < {{b.metric}}\", "
+                         "then: TEXT, else: TEXT}}",
+                         what));
     }
     for (const auto& kv : item) {
       p.visit(kv.first);
       const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "?";
       if (k != "when" && k != "then" && k != "else") {
-        p.fail(kv.first, fmt::format("unknown key '{}' in a piece of {} (allowed: when, then, else)",
-                                     k, what));
+        p.fail(
+            kv.first,
+            fmt::format("unknown key '{}' in a piece of {} (allowed: when, then, else)", k, what));
       }
     }
     AnswerPiece piece;
@@ -178,7 +181,8 @@ void parse_answer(Parser& p, const YAML::Node& n, const OpRegistry& registry, Sc
                                        "variants to compare",
                                        what));
         }
-        per_run[k] = {kv.second, parse_answer_text(p, kv.second, what + "." + k)};
+        per_run[k] = {kv.second,
+                      parse_answer_text(p, kv.second, fmt::format("`answer.{}.{}`", key, k))};
       }
       if (!per_run.count("run")) {
         p.fail(v, fmt::format("{} written per run needs `run:`, the text of a run of the params "
@@ -194,9 +198,8 @@ void parse_answer(Parser& p, const YAML::Node& n, const OpRegistry& registry, Sc
       return it != per_run.end() ? it->second : per_run.at("run");
     };
     auto run_what = [&](const std::string& run) {
-      return per_run_form && per_run.count(run) ? what + "." + run
-             : per_run_form                     ? what + ".run"
-                                                : what;
+      if (!per_run_form) return what;
+      return fmt::format("`answer.{}.{}`", key, per_run.count(run) ? run : "run");
     };
     const auto& base = text_of("run");
     check_answer_text(p, base.first, base.second, registry, s, run_what("run"), false, "",

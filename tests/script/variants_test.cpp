@@ -511,9 +511,40 @@ TEST_CASE("variants.variant_placeholders_in_answers") {
            "  evidence: \"" +
            evidence + "\"\nmain: []\n";
   };
-  // {VARIANT.metric.path} names a declared variant and one of the lab's metrics.
+  // {VARIANT.metric.path} names a declared variant and one of the lab's metrics; only
+  // --compare has every variant's figures, and a single run has only its own.
   CHECK(load_error(with_evidence("p99 {fast.eventLoopDelay.p99_ms} ms, {eventLoopDelay.p99_ms} "
-                                 "ms")) == "");
+                                 "ms")) ==
+        "FILE:6:13: `answer.evidence` cites `{fast.eventLoopDelay.p99_ms}`, a figure of variant "
+        "'fast', but a run of the params as written has only its own figures "
+        "(`{eventLoopDelay.p99_ms}`); --compare has every variant's: write the text per run, "
+        "`{ run: ..., compare: ... }`");
+  auto per_run = [](const std::string& body) {
+    return "lab: event-loop\nparams: { s: a }\nvariants:\n  fast: { params: { s: b } }\n"
+           "answer:\n  evidence:\n" +
+           body + "main: []\n";
+  };
+  CHECK(load_error(per_run("    run: \"p99 {eventLoopDelay.p99_ms} ms (${s})\"\n"
+                           "    fast: \"p99 {fast.eventLoopDelay.p99_ms} ms\"\n"
+                           "    compare: \"fast: {fast.eventLoopDelay.p99_ms} ms\"\n")) == "");
+  // --compare has no single figure: a plain placeholder in its text is refused where it is.
+  CHECK(load_error(per_run("    run: \"p99 {eventLoopDelay.p99_ms} ms\"\n")) ==
+        "FILE:7:10: `answer.evidence.run` cites `{eventLoopDelay.p99_ms}`, which has no single "
+        "value in --compare (one per variant): cite `{<variant>.eventLoopDelay.p99_ms}` in "
+        "`compare:`");
+  CHECK(load_error(per_run("    compare: \"x\"\n")) ==
+        "FILE:7:5: `answer.evidence` written per run needs `run:`, the text of a run of the "
+        "params as written");
+  CHECK(load_error(per_run("    run: x\n    nope: y\n")) ==
+        "FILE:8:5: unknown key 'nope' in `answer.evidence` (allowed: run, a variant's name, "
+        "compare; this scenario's: run, compare, fast)");
+  // A piece decided on the run's figures.
+  CHECK(load_error(per_run("    run:\n      - when: \"{eventLoopDelay.p99_ms} < 5\"\n"
+                           "        then: fast\n        else: slow\n    compare: x\n")) == "");
+  CHECK(load_error(per_run("    run:\n      - when: \"{eventLoopDelay.p99_ms} ~ 5\"\n"
+                           "        then: fast\n")) ==
+        "FILE:8:15: `answer.evidence.run` `when` compares two figures: \"{a.metric} < "
+        "{b.metric}\" (or a number; operators < <= > >=); got \"{eventLoopDelay.p99_ms} ~ 5\"");
   // An undeclared variant is not a metric path.
   CHECK(load_error(with_evidence("p99 {slow.eventLoopDelay.p99_ms} ms")) ==
         "FILE:6:13: `{slow.eventLoopDelay.p99_ms}` is not a metric of lab-event-loop; did you "
