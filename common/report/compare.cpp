@@ -28,6 +28,10 @@ std::string compare_value(const Comparison& c, const std::string& p) {
   return "n/a";
 }
 
+std::string compare_cell(const RunReport& r, const std::string& path) {
+  return r.metrics.get(path) ? format_metric(r, path) : "–";
+}
+
 std::string compare_answer_text(const Comparison& c, const script::AnswerPart& part) {
   auto number = [&](const std::string& p) -> std::optional<double> {
     for (const auto& v : c.variants) {
@@ -63,7 +67,7 @@ nlohmann::json compare_json(const Comparison& c) {
     }
     nlohmann::json cells = nlohmann::json::array();
     for (const auto& col : columns) {
-      cells.push_back(format_metric(r, col.path));
+      cells.push_back(compare_cell(r, col.path));
     }
     j["variants"].push_back({{"name", v.name},
                              {"cells", cells},
@@ -130,9 +134,7 @@ void print_compare(std::FILE* out, const Comparison& c, const Style& st) {
   for (const auto& col : columns) {
     std::size_t w = std::max(display_width(col.header), display_width(col.unit));
     for (std::size_t i = 0; i < c.variants.size(); ++i) {
-      // A figure a variant did not measure (no emit, no warning) is a dash, not "n/a".
-      const RunReport& r = *c.variants[i].report;
-      cells[i].push_back(r.metrics.get(col.path) ? format_metric(r, col.path) : "–");
+      cells[i].push_back(compare_cell(*c.variants[i].report, col.path));
       w = std::max(w, display_width(cells[i].back()));
     }
     col_w.push_back(w + 2);
@@ -184,8 +186,8 @@ void print_compare(std::FILE* out, const Comparison& c, const Style& st) {
     for (std::size_t k = 0; k < columns.size(); ++k) {
       const auto& col = columns[k];
       std::string line =
-          "  " + pad_right(col.unit.empty() ? col.header : col.header + " (" + col.unit + ")",
-                           label_w);
+          "  " +
+          pad_right(col.unit.empty() ? col.header : col.header + " (" + col.unit + ")", label_w);
       for (std::size_t i = 0; i < c.variants.size(); ++i)
         line += pad_left(cells[i][k], var_w[i]);
       fmt::print(out, "{}\n", line);

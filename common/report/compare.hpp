@@ -48,6 +48,8 @@ std::vector<CompareColumn> measured_columns(const Comparison& c);
 // value ("n/a").
 std::string compare_value(const Comparison& c, const std::string& placeholder);
 
+// A variant's cell: its figure, or "–" when it measured none (no emit, no warning).
+std::string compare_cell(const RunReport& r, const std::string& path);
 // An answer part's --compare text (its `compare:` text, or its one text), decided and filled
 // on the variants' rows.
 std::string compare_answer_text(const Comparison& c, const script::AnswerPart& part);

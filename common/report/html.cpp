@@ -584,8 +584,13 @@ class PageBuilder {
 
   void write_diagnosis(std::string& out) const {
     out += "<section id=\"diagnosis\"><h2>diagnosis</h2>";
+    if (r_.stepped) {
+      out += "<p>no timing verdicts: a stepped run's pauses are not the program's time</p>";
+    }
     if (r_.diagnosis.empty()) {
-      out += "<p class=\"good\">\xE2\x9C\x93 no blocking, no saturated pool: the loop kept up</p>";
+      out += r_.stepped ? "<p class=\"good\">\xE2\x9C\x93 nothing this lab watches for</p>"
+                        : "<p class=\"good\">\xE2\x9C\x93 no blocking, no saturated pool, nothing "
+                          "this lab watches for</p>";
     }
     for (const auto& f : r_.diagnosis) {
       fmt::format_to(std::back_inserter(out),
