@@ -5,21 +5,7 @@
 # Exit 0 pass, 1 fail, 77 skipped (no tmux).
 set -uo pipefail
 nodelab=$1
-command -v tmux > /dev/null || { echo "SKIP: tmux is not installed"; exit 77; }
-
-sock="nodelab-drill-$$"
-t() { tmux -L "$sock" "$@"; }
-cleanup() { t kill-server 2> /dev/null; }
-trap cleanup EXIT
-screen() { t capture-pane -p -J -t drill -S - 2> /dev/null; }
-fail() { echo "FAIL: $*"; echo "--- screen:"; screen | tail -30; exit 1; }
-wait_for() {
-  for _ in $(seq 1 300); do
-    screen | grep -qF -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
-}
+. "$(dirname "$0")/../support/tmux.sh" drill 30
 
 t new-session -d -s drill -x 120 -y 50 \
   "'$nodelab' drill --scenario event-loop/io-immediate-first --no-color; echo EXIT=\$?; sleep 30" ||

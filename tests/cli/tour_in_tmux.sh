@@ -5,21 +5,7 @@
 # Exit 0 pass, 1 fail, 77 skipped (no tmux).
 set -uo pipefail
 nodelab=$1
-command -v tmux > /dev/null || { echo "SKIP: tmux is not installed"; exit 77; }
-
-sock="nodelab-tour-$$"
-t() { tmux -L "$sock" "$@"; }
-cleanup() { t kill-server 2> /dev/null; }
-trap cleanup EXIT
-screen() { t capture-pane -p -J -t tour -S - 2> /dev/null; }
-fail() { echo "FAIL: $*"; echo "--- screen:"; screen | tail -40; exit 1; }
-wait_for() {  # up to 120 s: a screen runs a lab first, and the machine may be loaded
-  for _ in $(seq 1 1200); do
-    screen | grep -qF -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
-}
+. "$(dirname "$0")/../support/tmux.sh" tour 120
 
 t new-session -d -s tour -x 200 -y 50 "'$nodelab' tour --no-color; echo EXIT=\$?; sleep 30" ||
   fail "tmux could not start"

@@ -5,23 +5,7 @@
 set -uo pipefail
 lab=$1
 scenario=$2
-command -v tmux > /dev/null || { echo "SKIP: tmux is not installed"; exit 77; }
-
-sock="nodelab-step-$$"
-out=$(mktemp)
-t() { tmux -L "$sock" "$@"; }
-cleanup() { t kill-server 2> /dev/null; rm -f "$out"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- screen:"; t capture-pane -p -t step -S - 2> /dev/null | tail -40; exit 1; }
-
-# Waits until the screen (with scrollback) shows the text, for up to 10 s.
-wait_for() {
-  for _ in $(seq 1 100); do
-    t capture-pane -p -t step -S - 2> /dev/null | grep -qF -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
-}
+. "$(dirname "$0")/../../../tests/support/tmux.sh" step 10
 
 t new-session -d -s step -x 140 -y 50 "'$lab' '$scenario' --step --no-color; echo EXIT=\$?; sleep 30" ||
   fail "tmux could not start"

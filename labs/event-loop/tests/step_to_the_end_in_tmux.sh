@@ -8,21 +8,7 @@
 # Exit 0 pass, 1 fail, 77 skipped (no tmux).
 set -uo pipefail
 lab=$1
-command -v tmux > /dev/null || { echo "SKIP: tmux is not installed"; exit 77; }
-
-sock="nodelab-step-end-$$"
-t() { tmux -L "$sock" "$@"; }
-cleanup() { t kill-server 2> /dev/null; }
-trap cleanup EXIT
-screen() { t capture-pane -p -J -t step -S - 2> /dev/null; }
-fail() { echo "FAIL: $*"; echo "--- screen:"; screen | tail -60; exit 1; }
-wait_for() {
-  for _ in $(seq 1 100); do
-    screen | grep -qF -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
-}
+. "$(dirname "$0")/../../../tests/support/tmux.sh" step 10
 
 t new-session -d -s step -x 120 -y 50 "'$lab' socket-close-callback --step --no-color; echo EXIT=\$?; sleep 30" ||
   fail "tmux could not start"
