@@ -57,7 +57,7 @@ nodelab::cli::LabSpec nodelab::labs::spec_worker_pool() {
     const auto wait = m.get("waitTime.p99_ms");
     const auto run = m.get("runTime.p99_ms");
     if (wait && run && *wait > *run && m.get("queueSize.peak").value_or(0) > 0) {
-      out.push_back({"overloaded: tasks waited longer than they ran",
+      out.push_back({"tasks queued longer than they ran",
                      fmt::format("waitTime p99 {:.1f} ms against runTime p99 {:.1f} ms, with up "
                                  "to {:.0f} tasks queued",
                                  *wait, *run, m.get("queueSize.peak").value_or(0)),
