@@ -120,11 +120,16 @@ int scenario_test(const std::string& lab, const std::string& file) {
 
 // ---- parity ----
 
-std::vector<std::vector<std::string>> order_any_of(const std::string& file) {
+// The orders a run may take: its variant's `expect.orderAnyOf` when the variant sets an order
+// (it replaces the top-level one, docs/scenario-format.md), else the top-level one.
+std::vector<std::vector<std::string>> order_any_of(const std::string& file,
+                                                   const std::string& variant) {
   std::vector<std::vector<std::string>> alts;
   const YAML::Node root = YAML::LoadFile(file);
-  if (root["expect"] && root["expect"]["orderAnyOf"]) {
-    for (const auto& alt : root["expect"]["orderAnyOf"]) {
+  const YAML::Node own = variant.empty() ? YAML::Node() : root["variants"][variant]["expect"];
+  const YAML::Node expect = own && (own["order"] || own["orderAnyOf"]) ? own : root["expect"];
+  if (expect && expect["orderAnyOf"]) {
+    for (const auto& alt : expect["orderAnyOf"]) {
       std::vector<std::string> lines;
       for (const auto& l : alt)
         lines.push_back(l.Scalar());
@@ -163,7 +168,7 @@ int parity_run(const std::string& lab, const std::string& file, const std::strin
   if (node_lines != lab_lines) {
     // Where Node itself is nondeterministic the scenario says so with orderAnyOf: then both
     // runs must be one of the listed orders.
-    const auto alts = order_any_of(file);
+    const auto alts = order_any_of(file, variant);
     auto allowed = [&](const std::vector<std::string>& l) {
       return std::find(alts.begin(), alts.end(), l) != alts.end();
     };
@@ -480,7 +485,8 @@ int projector_run(const std::string& lab, const std::string& file,
                   const std::vector<std::string>& mode) {
   std::vector<std::string> argv = {lab, file, "--no-color"};
   argv.insert(argv.end(), mode.begin(), mode.end());
-  const std::string what = mode.empty() ? "(params as written)" : fmt::format("{}", fmt::join(mode, " "));
+  const std::string what =
+      mode.empty() ? "(params as written)" : fmt::format("{}", fmt::join(mode, " "));
   const auto r = run_process(argv, {}, std::chrono::seconds(240), {"COLUMNS=120"});
   if (r.timed_out) return fail(what + ": timed out");
   int status = kPass;
