@@ -85,6 +85,9 @@ constexpr std::size_t kMaxLogs = 5'000;
 constexpr std::size_t kNoscriptLogs = 200;
 // Small runs open on the step-order axis (see default_axis).
 constexpr std::size_t kOrderAxisSteps = 150;
+// A run that blocked the loop opens on the time axis: one callback ran this long, or a timer
+// ran this late (Clinic Doctor's "max delay" bar for a blocked loop, as in diagnosis.cpp).
+constexpr Nanos kBlockedNs = std::chrono::milliseconds(100);
 
 constexpr std::string_view kCounterColors[] = {"#7a4fbf", "#c2185b", "#00897b",
                                                "#f57c00", "#5d4037", "#1565c0"};
@@ -353,13 +356,21 @@ class PageBuilder {
     return d;
   }
 
-  // A small run opens on the step-order axis, where each bar is wide enough to read. Not when
-  // a threadpool task waited a tenth of the run: that wait is the story, and only the time
-  // axis shows its length.
+  // A small run opens on the step-order axis, where each bar is wide enough to read. It opens
+  // on the time axis when a length is the story, which only that axis shows:
+  // - more than kOrderAxisSteps steps (too many to read one by one);
+  // - a threadpool or worker task waited a tenth of the run for a thread;
+  // - the run blocked the loop: a callback ran kBlockedNs or longer, or a timer ran kBlockedNs
+  //   or more after it was due (a long callback or a drain that starved it).
+  // docs/scenario-format.md ("--html") says the same.
   std::string_view default_axis() const {
     if (t_.steps().size() > kOrderAxisSteps) return "time";
     for (const auto& w : rec_->work_spans()) {
       if ((w.started - w.queued) * 10 >= t_.end()) return "time";
+    }
+    for (const auto& c : rec_->callbacks()) {
+      if (c.end - c.start >= kBlockedNs) return "time";
+      if (c.due.count() >= 0 && c.start - c.due >= kBlockedNs) return "time";
     }
     return "order";
   }

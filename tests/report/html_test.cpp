@@ -442,3 +442,56 @@ TEST_CASE("html.reports_an_unwritable_path") {
   CHECK_FALSE(report::write_html("/nonexistent-dir/nodelab/page.html", r, &error));
   CHECK(error == "cannot write /nonexistent-dir/nodelab/page.html");
 }
+
+TEST_CASE("html.a_blocked_loop_opens_on_the_time_axis") {
+  // Hand-made recordings (no clock): the main script, then one timer callback that was due at
+  // 1 ms. The page opens on step order unless a callback ran 100 ms or longer or a timer ran
+  // 100 ms or more late (html.cpp, default_axis).
+  auto axis_of = [](std::int64_t timer_start_ms, std::int64_t timer_ms) {
+    runtime::Recorder rec({100, 100});
+    runtime::CallbackRecord main_cb;
+    main_cb.start = runtime::Nanos(0);
+    rec.end(rec.begin(main_cb), runtime::Nanos(std::chrono::milliseconds(1)));
+    runtime::CallbackRecord timer;
+    timer.phase = runtime::Phase::timers;
+    timer.kind = runtime::CallbackKind::timeout;
+    timer.iteration = 1;
+    timer.scheduled = runtime::Nanos(0);
+    timer.due = std::chrono::milliseconds(1);
+    timer.start = std::chrono::milliseconds(timer_start_ms);
+    rec.end(rec.begin(timer), std::chrono::milliseconds(timer_start_ms + timer_ms));
+    script::Scenario scenario;
+    scenario.name = "synthetic";
+    report::RunReport r;
+    r.lab_id = "event-loop";
+    r.scenario = &scenario;
+    r.recorder = &rec;
+    return write_page(r).data["defaultAxis"].get<std::string>();
+  };
+  CHECK(axis_of(1, 0) == "order");    // on time, short
+  CHECK(axis_of(1, 99) == "order");   // long, but under the bar
+  CHECK(axis_of(1, 100) == "time");   // blocked the loop for 100 ms
+  CHECK(axis_of(1, 2500) == "time");  // cpu-work-strategies' sync strategy
+  CHECK(axis_of(100, 0) == "order");  // 99 ms late
+  CHECK(axis_of(101, 0) == "time");   // 100 ms late: something blocked the loop
+}
+
+TEST_CASE("html.cpu_work_strategies_opens_on_the_time_axis") {
+  // A real run that blocks the loop (the shape of scenarios/event-loop/cpu-work-strategies):
+  // a 150 ms busy-wait in a timer callback. A run that never blocks opens on step order.
+  RealRun blocked(R"(lab: event-loop
+name: blocked
+title: blocked
+main:
+  - setTimeout: { ms: 1, then: [ { block: { ms: 150 } }, { log: blocked } ] }
+)");
+  CHECK(write_page(blocked.report).data["defaultAxis"] == "time");
+  RealRun quick(R"(lab: event-loop
+name: quick
+title: quick
+main:
+  - setTimeout: { ms: 1, then: [ { log: timer } ] }
+  - setImmediate: { then: [ { log: immediate } ] }
+)");
+  CHECK(write_page(quick.report).data["defaultAxis"] == "order");
+}
