@@ -46,20 +46,6 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// Names a twin declares or relies on; a scenario may not take them for its own names.
-const std::set<std::string_view> kReservedNames = {
-    // JavaScript reserved words
-    "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do",
-    "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "import",
-    "in", "instanceof", "new", "null", "return", "super", "switch", "this", "throw", "true", "try",
-    "typeof", "var", "void", "while", "with", "yield", "let", "static", "implements", "interface",
-    "package", "private", "protected", "public", "await", "async", "arguments", "eval", "undefined",
-    "NaN", "Infinity",
-    // names every twin uses (a lab adds its own with OpRegistry::reserve)
-    "fs", "crypto", "process", "console", "require", "module", "exports", "performance",
-    "setTimeout", "setInterval", "clearInterval", "setImmediate", "queueMicrotask", "Promise",
-    "Error", "Math", "runs", "step", "iv", "e", "i"};
-
 }  // namespace
 
 Parser::Parser(std::string file, const Limits& limits, const OpRegistry& registry,
@@ -253,9 +239,6 @@ std::string Parser::identifier(const YAML::Node& n, std::string_view what) {
   if (!std::regex_match(s, kIdent)) {
     fail(n,
          fmt::format("{} '{}' must be a JavaScript identifier (letters, digits, _ or $)", what, s));
-  }
-  if (kReservedNames.count(s) || registry_.reserved(s) || s.rfind("__", 0) == 0) {
-    fail(n, fmt::format("{} '{}' is reserved (the Node twin uses it)", what, s));
   }
   return s;
 }

@@ -58,7 +58,9 @@ class Parser {
   // A scalar rendered as text (log: 42 logs "42"); `{error}` only inside a catch body.
   Text text(const YAML::Node& n, std::string_view what);
   std::string string(const YAML::Node& n, std::string_view what);
-  // A JavaScript identifier usable as a name in the twin.
+  // A name a scenario gives (emitter, listener id, stream, param, variant): a JavaScript
+  // identifier, [A-Za-z_$][A-Za-z0-9_$]*. Any is allowed: twins use these names only as
+  // property names of their own tables (`L.id`, `E.bus`, `S.name`), never as variables.
   std::string identifier(const YAML::Node& n, std::string_view what);
 
   bool in_async() const { return in_async_; }

@@ -80,13 +80,4 @@ std::string closest_match(std::string_view word, const std::vector<std::string_v
   return best;
 }
 
-void OpRegistry::reserve(std::initializer_list<std::string_view> names) {
-  for (const auto name : names)
-    reserved_.emplace_back(name);
-}
-
-bool OpRegistry::reserved(std::string_view name) const {
-  return std::find(reserved_.begin(), reserved_.end(), name) != reserved_.end();
-}
-
 }  // namespace nodelab::script

@@ -55,12 +55,6 @@ class OpRegistry {
   void add_check(std::function<void(Scenario& s)> check) { checks_.push_back(std::move(check)); }
   const std::vector<std::function<void(Scenario& s)>>& checks() const { return checks_; }
 
-  // Names the lab's Node twins declare (`L`, `EventEmitter`, ...): a scenario may not take
-  // them for its own names. The parser also refuses JavaScript's reserved words and the names
-  // every twin uses (parser.cpp).
-  void reserve(std::initializer_list<std::string_view> names);
-  bool reserved(std::string_view name) const;
-
   void add_metrics(const std::vector<metrics::MetricInfo>& table);
   bool knows_metric(std::string_view path) const;
   const std::vector<metrics::MetricInfo>& metrics() const { return metrics_; }
@@ -74,7 +68,6 @@ class OpRegistry {
   std::vector<BlockDef> blocks_;
   std::vector<std::function<void(Scenario& s)>> checks_;
   std::vector<metrics::MetricInfo> metrics_;
-  std::vector<std::string> reserved_;
 };
 
 // Closest candidate by edit distance (at most 2 edits, or a third of the word), or "".

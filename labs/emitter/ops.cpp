@@ -23,8 +23,9 @@ using script::Flow;
 using script::Parser;
 using script::TwinWriter;
 
-// Listener ids across the file: the twin names a listener `L.<id>`, or `L.<emitter>_<id>` when
-// the same id is used on more than one emitter (docs/scenario-format.md).
+// Listener ids across the file: the twin names a listener `L.<id>`, or `L['<emitter>.<id>']`
+// when the same id is used on more than one emitter (ids hold no '.', so no two meet;
+// docs/scenario-format.md).
 struct ListenerIds {
   std::map<std::string, std::set<std::string>> emitters_of;  // id -> emitters adding it
   struct OffUse {
@@ -34,7 +35,10 @@ struct ListenerIds {
   std::vector<OffUse> offs;
   std::string key(const std::string& emitter, const std::string& id) const {
     const auto it = emitters_of.find(id);
-    return it != emitters_of.end() && it->second.size() > 1 ? emitter + "_" + id : id;
+    if (it != emitters_of.end() && it->second.size() > 1) {
+      return "L[" + script::js_string(emitter + "." + id) + "]";
+    }
+    return "L." + id;
   }
 };
 
@@ -89,8 +93,8 @@ class AddListenerOp final : public script::Op {
   }
   void emit_twin(TwinWriter& w) const override {
     use_emitter(w, emitter_);
-    w.function(fmt::format("{}.{}({}, L.{} = function () {{", emitter_, name(), event_js(event_),
-                           ids_->key(emitter_, id_)),
+    w.function(fmt::format("{}.{}({}, {} = function () {{", emitter_js(emitter_), name(),
+                           event_js(event_), ids_->key(emitter_, id_)),
                then_, ");");
   }
   std::string describe() const override {
@@ -128,7 +132,8 @@ class OffOp final : public script::Op {
   }
   void emit_twin(TwinWriter& w) const override {
     use_emitter(w, emitter_);
-    w.line(fmt::format("{}.off({}, L.{});", emitter_, event_js(event_), ids_->key(emitter_, id_)));
+    w.line(fmt::format("{}.off({}, {});", emitter_js(emitter_), event_js(event_),
+                       ids_->key(emitter_, id_)));
   }
   std::string describe() const override {
     return fmt::format("{}.off('{}', {})", emitter_, event_, id_);
@@ -157,7 +162,8 @@ class RemoveAllOp final : public script::Op {
   }
   void emit_twin(TwinWriter& w) const override {
     use_emitter(w, emitter_);
-    w.line(fmt::format("{}.removeAllListeners({});", emitter_, event_ ? event_js(*event_) : ""));
+    w.line(fmt::format("{}.removeAllListeners({});", emitter_js(emitter_),
+                       event_ ? event_js(*event_) : ""));
   }
 
  private:
@@ -175,7 +181,8 @@ class SetMaxOp final : public script::Op {
   }
   void emit_twin(TwinWriter& w) const override {
     use_emitter(w, emitter_);
-    w.line(fmt::format("{}.setMaxListeners({});", emitter_, runtime::js_number_to_string(n_)));
+    w.line(fmt::format("{}.setMaxListeners({});", emitter_js(emitter_),
+                       runtime::js_number_to_string(n_)));
   }
   std::string describe() const override {
     return fmt::format("{}.setMaxListeners({})", emitter_, runtime::js_number_to_string(n_));
@@ -202,7 +209,7 @@ class EmitOp final : public script::Op {
     if (arg_.kind == EmitArg::Kind::error) {
       args += ", new Error(" + script::js_string(arg_.text) + ")";
     }
-    w.line(fmt::format("{}.emit({});", emitter_, args));
+    w.line(fmt::format("{}.emit({});", emitter_js(emitter_), args));
   }
   std::string describe() const override { return fmt::format("{}.emit('{}')", emitter_, event_); }
 
@@ -225,7 +232,7 @@ class ListenerCountOp final : public script::Op {
     use_emitter(w, emitter_);
     w.line(fmt::format("console.log({} + {}.listenerCount({}));",
                        script::js_string(fmt::format("listenerCount({}, {}) = ", emitter_, event_)),
-                       emitter_, event_js(event_)));
+                       emitter_js(emitter_), event_js(event_)));
   }
 
  private:
@@ -244,13 +251,18 @@ void add_request_block(script::OpRegistry& r);  // requests.cpp
 
 void use_emitter(script::TwinWriter& w, const std::string& name) {
   w.require("events", "const { EventEmitter } = require('events');");
-  w.declare("L", "const L = {};");
-  w.declare(name, "const " + name + " = new EventEmitter();");
+  // Tables without a prototype: `L.__proto__` or `E.constructor` is an own property like any.
+  w.declare("(listeners)", "const L = Object.create(null);");
+  w.declare("(emitters)", "const E = Object.create(null);");
+  w.declare("emitter " + name, emitter_js(name) + " = new EventEmitter();");
+}
+
+std::string emitter_js(const std::string& name) {
+  return "E." + name;
 }
 
 script::OpRegistry registry() {
   script::OpRegistry r = script::shared_registry("emitter");
-  r.reserve({"L", "EventEmitter"});
   r.add_metrics(World::metric_table());
 
   for (int k = 0; k < 4; ++k) {

@@ -153,7 +153,7 @@ class RequestsOp final : public script::Op {
   }
   void emit_twin(script::TwinWriter& w) const override {
     use_emitter(w, cfg_.emitter);
-    const std::string& em = cfg_.emitter;
+    const std::string em = emitter_js(cfg_.emitter);
     const std::string ev = script::js_string(cfg_.event);
     const auto strategy = cfg_.strategy;
     w.line(fmt::format(

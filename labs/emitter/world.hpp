@@ -61,7 +61,11 @@ class World {
 script::OpRegistry registry();
 
 // In the Node twin: `name` is an EventEmitter (declared once, with the `L` table the twin keeps
-// its listener functions in).
+// its listener functions in). A scenario's names are only ever property names of the twin's
+// tables (`E.<emitter>`, `L.<id>`, objects without a prototype), never JavaScript variables,
+// so any identifier the format allows works, whatever names the twin uses itself.
 void use_emitter(script::TwinWriter& w, const std::string& name);
+// The twin's expression for emitter `name`: `E.name`.
+std::string emitter_js(const std::string& name);
 
 }  // namespace nodelab::emitter

@@ -45,8 +45,6 @@ script::OpRegistry registry() {
         return std::make_unique<DestroySocketOp>(f.body("then", script::BodyKind::callback));
       },
       "net.Socket#destroy(): its 'close' listener {then} runs in the close phase");
-  // The twin's own names: a scenario may not take them.
-  r.reserve({"net", "socket"});
   return r;
 }
 

@@ -41,7 +41,9 @@ std::shared_ptr<Names> names_of(Parser& p) {
 
 void use_stream_module(TwinWriter& w) {
   w.require("stream", "const { Readable, Writable, Transform, pipeline } = require('stream');");
-  w.helper("S", "const S = {};");
+  // Stream names are only property names of `S` (no prototype: `S.__proto__` is a stream like
+  // any), never variables, so a name the twin uses itself (`S`, `pipeline`) is a name like any.
+  w.helper("S", "const S = Object.create(null);");
 }
 
 // How an asynchronous step of a stream completes: `_write`'s callback, `_read`'s push,
@@ -108,10 +110,6 @@ Timing timing_field(Parser& p, Fields& f, const std::string& key, Completion fal
 std::string new_stream_name(Parser& p, Fields& f, Kind kind) {
   const YAML::Node at = f.get("name");
   std::string name = f.identifier("name");
-  if (name == "S" || name == "Readable" || name == "Writable" || name == "Transform" ||
-      name == "pipeline") {
-    p.fail(at, fmt::format("`name` '{}' is taken by the twin", name));
-  }
   auto names = names_of(p);
   const auto it = names->kinds.find(name);
   if (it != names->kinds.end()) {

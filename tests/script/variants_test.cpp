@@ -729,3 +729,24 @@ TEST_CASE("variants.a_variant_rejects_a_duplicate_param") {
                    "}\nmain:\n  - log: $s\n")
             .rfind("FILE:4:24: duplicate", 0) == 0);
 }
+
+TEST_CASE("variants.param_and_variant_names_are_any_identifier") {
+  // Issue 13 §7: params and variants never become JavaScript names in the twin (params are
+  // substituted at load time, a variant's name is only in the twin's first comment), so names
+  // the twins use themselves (`runs`, `i`, `setTimeout`), reserved words and `__x` load.
+  const std::string yaml = R"(lab: event-loop
+params: { runs: 2, __x: hi, setTimeout: 1 }
+variants:
+  class: { title: a class, params: { runs: 3 } }
+  i: { title: an i, params: { __x: bye } }
+main:
+  - setInterval: { ms: $setTimeout, times: $runs, then: [ { log: "${__x} ${runs}" } ] }
+)";
+  for (const char* variant : {"", "class", "i"}) {
+    CHECK(testing::load_error(yaml, testing::shared_ops(), variant) == "");
+  }
+  const auto lab = testing::run_yaml(yaml, testing::shared_ops(), {"i"});
+  CHECK(lab.lines == std::vector<std::string>{"bye 2", "bye 2"});
+  if (!testing::node_available()) return;
+  CHECK(testing::run_node(testing::twin_of(yaml, testing::shared_ops(), "i")).lines == lab.lines);
+}

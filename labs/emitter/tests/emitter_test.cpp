@@ -831,17 +831,102 @@ main:
   - listenerCount: { emitter: other, event: data }
 )";
   const std::string twin = emitter_twin(yaml);
-  // docs/scenario-format.md: L.<id> when the id is unique across emitters, else L.<emitter>_<id>.
-  CHECK(twin.find("bus.on(\"data\", L.bus_a = function () {") != std::string::npos);
-  CHECK(twin.find("other.on(\"data\", L.other_a = function () {") != std::string::npos);
-  CHECK(twin.find("bus.on(\"data\", L.solo = function () {") != std::string::npos);
-  CHECK(twin.find("bus.off(\"data\", L.bus_a);") != std::string::npos);
+  // docs/scenario-format.md: L.<id> when the id is unique across emitters, else
+  // L['<emitter>.<id>'].
+  CHECK(twin.find("E.bus.on(\"data\", L[\"bus.a\"] = function () {") != std::string::npos);
+  CHECK(twin.find("E.other.on(\"data\", L[\"other.a\"] = function () {") != std::string::npos);
+  CHECK(twin.find("E.bus.on(\"data\", L.solo = function () {") != std::string::npos);
+  CHECK(twin.find("E.bus.off(\"data\", L[\"bus.a\"]);") != std::string::npos);
   CHECK(twin.find("L.a ") == std::string::npos);
   const EmitterRun lab = run_emitter_yaml(yaml);
   CHECK(lab.result.outcome == runtime::Outcome::completed);
   // off removed bus's `a` only; other's `a` is another function.
   CHECK(lab.lines == Lines{"bus a", "bus solo", "other a", "bus solo", "other a",
                            "listenerCount(bus, data) = 1", "listenerCount(other, data) = 1"});
+  check_node_agrees(yaml, lab);
+}
+
+TEST_CASE("emitter.names_the_twin_uses_itself_are_names_like_any") {
+  // Issue 13 §7: emitter names and listener ids are any identifier the format allows
+  // ([A-Za-z_$][A-Za-z0-9_$]*), including names the twin uses for itself (L, E,
+  // EventEmitter, process, its loop variables), JavaScript reserved words and `__proto__`:
+  // the twin keeps them as property names of tables without a prototype, never as variables.
+  const std::string yaml = R"(lab: emitter
+main:
+  - on: { emitter: L, event: data, id: E, then: [ { log: L E } ] }
+  - on: { emitter: E, event: data, id: L, then: [ { log: E L } ] }
+  - on: { emitter: process, event: data, id: __proto__, then: [ { log: process __proto__ } ] }
+  - on: { emitter: EventEmitter, event: data, id: class, then: [ { log: EventEmitter class } ] }
+  - on: { emitter: __proto__, event: data, id: constructor, then: [ { log: __proto__ c } ] }
+  - once: { emitter: i, event: data, id: runs, then: [ { log: i runs } ] }
+  - on: { emitter: L, event: data, id: __h, then: [ { log: L __h } ] }
+  - emit: { emitter: L, event: data }
+  - emit: { emitter: E, event: data }
+  - emit: { emitter: process, event: data }
+  - emit: { emitter: EventEmitter, event: data }
+  - emit: { emitter: __proto__, event: data }
+  - emit: { emitter: i, event: data }
+  - emit: { emitter: i, event: data }
+  - off: { emitter: L, event: data, id: E }
+  - off: { emitter: process, event: data, id: __proto__ }
+  - removeAllListeners: { emitter: EventEmitter }
+  - setMaxListeners: { emitter: E, n: 1 }
+  - on: { emitter: E, event: data, id: e }
+  - listenerCount: { emitter: L, event: data }
+  - listenerCount: { emitter: E, event: data }
+  - listenerCount: { emitter: process, event: data }
+  - listenerCount: { emitter: EventEmitter, event: data }
+)";
+  CHECK(emitter_load_error(yaml) == "");
+  const EmitterRun lab = run_emitter_yaml(yaml);
+  CHECK(lab.result.outcome == runtime::Outcome::completed);
+  CHECK(lab.lines ==
+        Lines{"L E", "L __h", "E L", "process __proto__", "EventEmitter class", "__proto__ c",
+              "i runs", "listenerCount(L, data) = 1", "listenerCount(E, data) = 2",
+              "listenerCount(process, data) = 0", "listenerCount(EventEmitter, data) = 0",
+              "warning: MaxListenersExceededWarning: Possible EventEmitter memory leak detected. "
+              "2 data listeners added to [EventEmitter]. MaxListeners is 1. Use "
+              "emitter.setMaxListeners() to increase limit"});
+  check_node_agrees(yaml, lab);
+}
+
+TEST_CASE("emitter.listener_keys_of_ids_on_two_emitters_never_meet") {
+  // Emitter `a` with id `b_c` and emitter `a_b` with id `c`, both ids also used on `z`: an
+  // `<emitter>_<id>` key would name both `a_b_c`; `'<emitter>.<id>'` keys do not meet.
+  const std::string yaml = R"(lab: emitter
+main:
+  - on: { emitter: a, event: x, id: b_c, then: [ { log: a b_c } ] }
+  - on: { emitter: a_b, event: x, id: c, then: [ { log: a_b c } ] }
+  - on: { emitter: z, event: x, id: b_c }
+  - on: { emitter: z, event: x, id: c }
+  - off: { emitter: a, event: x, id: b_c }
+  - emit: { emitter: a, event: x }
+  - emit: { emitter: a_b, event: x }
+  - listenerCount: { emitter: a, event: x }
+  - listenerCount: { emitter: a_b, event: x }
+)";
+  const EmitterRun lab = run_emitter_yaml(yaml);
+  CHECK(lab.lines == Lines{"a_b c", "listenerCount(a, x) = 0", "listenerCount(a_b, x) = 1"});
+  check_node_agrees(yaml, lab);
+}
+
+TEST_CASE("emitter.requests_on_an_emitter_named_like_the_blocks_locals") {
+  // The requests block's twin has locals `count`, `i`, `listener`: an emitter may be named so.
+  const std::string yaml = R"(lab: emitter
+main: []
+requests:
+  count: 6
+  payload_bytes: 16
+  strategy: leak
+  emitter: count
+  event: listener
+  emit_every: 0
+  sample_every: 3
+)";
+  CHECK(emitter_load_error(yaml) == "");
+  const EmitterRun lab = run_emitter_yaml(yaml);
+  CHECK(lab.lines == Lines{"after 3 requests: 3 listeners", "after 6 requests: 6 listeners",
+                           "requests done: 6 requests, 6 listeners still attached"});
   check_node_agrees(yaml, lab);
 }
 
