@@ -361,13 +361,15 @@ class PageBuilder {
   // - more than kOrderAxisSteps steps (too many to read one by one);
   // - a threadpool or worker task waited a tenth of the run for a thread;
   // - the run blocked the loop: a callback ran kBlockedNs or longer, or a timer ran kBlockedNs
-  //   or more after it was due (a long callback or a drain that starved it).
+  //   or more after it was due (a long callback or a drain that starved it); not in a stepped
+  //   run (--step), whose pauses are not the program's time.
   // docs/scenario-format.md ("--html") says the same.
   std::string_view default_axis() const {
     if (t_.steps().size() > kOrderAxisSteps) return "time";
     for (const auto& w : rec_->work_spans()) {
       if ((w.started - w.queued) * 10 >= t_.end()) return "time";
     }
+    if (r_.stepped) return "order";  // its pauses are the presenter's, not the program's
     for (const auto& c : rec_->callbacks()) {
       if (c.end - c.start >= kBlockedNs) return "time";
       if (c.due.count() >= 0 && c.start - c.due >= kBlockedNs) return "time";

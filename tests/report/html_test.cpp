@@ -447,7 +447,7 @@ TEST_CASE("html.a_blocked_loop_opens_on_the_time_axis") {
   // Hand-made recordings (no clock): the main script, then one timer callback that was due at
   // 1 ms. The page opens on step order unless a callback ran 100 ms or longer or a timer ran
   // 100 ms or more late (html.cpp, default_axis).
-  auto axis_of = [](std::int64_t timer_start_ms, std::int64_t timer_ms) {
+  auto axis_of = [](std::int64_t timer_start_ms, std::int64_t timer_ms, bool stepped = false) {
     runtime::Recorder rec({100, 100});
     runtime::CallbackRecord main_cb;
     main_cb.start = runtime::Nanos(0);
@@ -466,14 +466,16 @@ TEST_CASE("html.a_blocked_loop_opens_on_the_time_axis") {
     r.lab_id = "event-loop";
     r.scenario = &scenario;
     r.recorder = &rec;
+    r.stepped = stepped;
     return write_page(r).data["defaultAxis"].get<std::string>();
   };
-  CHECK(axis_of(1, 0) == "order");    // on time, short
-  CHECK(axis_of(1, 99) == "order");   // long, but under the bar
-  CHECK(axis_of(1, 100) == "time");   // blocked the loop for 100 ms
-  CHECK(axis_of(1, 2500) == "time");  // cpu-work-strategies' sync strategy
-  CHECK(axis_of(100, 0) == "order");  // 99 ms late
-  CHECK(axis_of(101, 0) == "time");   // 100 ms late: something blocked the loop
+  CHECK(axis_of(1, 0) == "order");          // on time, short
+  CHECK(axis_of(1, 99) == "order");         // long, but under the bar
+  CHECK(axis_of(1, 100) == "time");         // blocked the loop for 100 ms
+  CHECK(axis_of(1, 2500) == "time");        // cpu-work-strategies' sync strategy
+  CHECK(axis_of(100, 0) == "order");        // 99 ms late
+  CHECK(axis_of(101, 0) == "time");         // 100 ms late: something blocked the loop
+  CHECK(axis_of(101, 0, true) == "order");  // --step: the pauses were the presenter's
 }
 
 TEST_CASE("html.cpu_work_strategies_opens_on_the_time_axis") {
