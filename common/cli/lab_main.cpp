@@ -86,7 +86,11 @@ int list_scenarios(const LabSpec& spec, const script::OpRegistry& registry) {
       } catch (const script::ScenarioError& e) {
         title = "(invalid: " + e.message() + ")";
       }
-      fmt::print("  {:<{}}  {}\n", f.stem().string(), width, title);
+      // Titles wrap under themselves within the projector's 120 columns.
+      const auto indent = width + 4;
+      const auto room = static_cast<std::size_t>(report::terminal_width(stdout)) - indent;
+      fmt::print("  {:<{}}  {}\n", f.stem().string(), width,
+                 report::wrap_text(title, room, indent));
     }
     return 0;
   }
@@ -198,7 +202,7 @@ report::RunReport run_scenario(const LabSpec& spec, const script::OpRegistry& re
   // A stepped run's pauses are wall-clock time inside loop phases, not the program's: no
   // verdicts read from elapsed time (print_diagnosis says why); the lab's others still hold.
   r.stepped = o.step;
-  r.diagnosis = report::diagnose(r.metrics, spec.diagnose, !r.stepped);
+  r.diagnosis = report::diagnose(r.metrics, spec.diagnose, !r.stepped, spec.driver_keeps_loop_busy);
   bool expectations_ok = true;
   if (r.result.outcome != runtime::Outcome::stopped) {
     r.expectations = script::check_expectations(s.expect, rt.recorder(), r.metrics);

@@ -66,6 +66,9 @@ struct LabSpec {
   // The lab's own verdicts (a leak, unbounded buffering, an overloaded pool), printed before
   // the loop's; each documents its thresholds in the lab's README.
   report::LabDiagnosis diagnose;
+  // The lab's traffic keeps the loop busy by design (the emitter's requests, back to back): its
+  // runs get no CPU-bound verdict, which would speak of the driver, not of the lesson.
+  bool driver_keeps_loop_busy = false;
   // Twins besides the default one, each `--emit-node=NAME` (worker-pool: "piscina", its pool
   // scenarios on the real library); the ops read the name from script::TwinWriter::flavour().
   std::vector<std::string> twin_flavours;

@@ -14,7 +14,8 @@ constexpr double kMinLoopMsForElu = 50;  // ELU over a shorter loop says little
 constexpr double kPoolWaitMs = 10;       // ... and one of them waited this long for a thread
 }  // namespace
 
-std::vector<Finding> diagnose(const metrics::MetricSet& m, const LabDiagnosis& lab, bool timing) {
+std::vector<Finding> diagnose(const metrics::MetricSet& m, const LabDiagnosis& lab, bool timing,
+                              bool driver_busy) {
   std::vector<Finding> out;
   if (lab) {
     for (auto& f : lab(m)) {
@@ -59,7 +60,7 @@ std::vector<Finding> diagnose(const metrics::MetricSet& m, const LabDiagnosis& l
   const double elu = get("eventLoopUtilization.utilization").value_or(0);
   const double loop_ms = get("eventLoopUtilization.active_ms").value_or(0) +
                          get("eventLoopUtilization.idle_ms").value_or(0);
-  if (elu >= kCpuBoundElu && loop_ms >= kMinLoopMsForElu) {
+  if (!driver_busy && elu >= kCpuBoundElu && loop_ms >= kMinLoopMsForElu) {
     out.push_back({"CPU-bound on the loop",
                    fmt::format("eventLoopUtilization {:.3f} over {:.0f} ms", elu, loop_ms),
                    "offload CPU work to worker_threads (or the threadpool); keep the loop for "

@@ -34,7 +34,10 @@ using LabDiagnosis = std::function<std::vector<Finding>(const metrics::MetricSet
 // The lab's verdicts first (they speak of the lesson), then the loop's: blocked, CPU-bound,
 // threadpool saturated. Without `timing` (a --step run: its pauses are not the program's time)
 // no verdict read from elapsed time is given.
+// `driver_busy`: the lab's traffic keeps the loop busy by design (requests back to back, as
+// fast as the loop turns), so a loop utilization near 1 says nothing of the code under test: no
+// CPU-bound verdict.
 std::vector<Finding> diagnose(const metrics::MetricSet& m, const LabDiagnosis& lab = {},
-                              bool timing = true);
+                              bool timing = true, bool driver_busy = false);
 
 }  // namespace nodelab::report

@@ -57,6 +57,9 @@ nodelab::cli::LabSpec nodelab::labs::spec_emitter() {
     }
     return out;
   };
+  // The requests block runs its requests back to back (a setImmediate chain): the loop is busy
+  // by design, whichever strategy runs.
+  spec.driver_keeps_loop_busy = true;
   spec.tour = {
       {"leak-vs-mitigations", true,
        "a listener per request on a long-lived emitter: only the leak retains memory; once() "

@@ -342,3 +342,13 @@ main:
   CHECK(out.lines == std::vector<std::string>{"c", "a", "b"});
   CHECK(report::diagnose(out.metrics).empty());
 }
+
+TEST_CASE("diagnosis.a_loop_busy_by_the_labs_own_driver_is_not_cpu_bound") {
+  // The emitter's requests run back to back: ELU 1 is the driver's, not the lesson's.
+  metrics::MetricSet m = healthy();
+  m.set("eventLoopUtilization.utilization", 1.0);
+  m.set("eventLoopUtilization.active_ms", 500.0);
+  m.set("eventLoopUtilization.idle_ms", 0.0);
+  CHECK(verdicts(m) == Verdicts{kCpuBound});
+  CHECK(report::diagnose(m, {}, true, true).empty());
+}

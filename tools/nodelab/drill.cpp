@@ -20,6 +20,8 @@
 #include "all_labs.hpp"
 #include "cli/lab_main.hpp"
 #include "nodelab/child.hpp"
+#include "report/run_report.hpp"
+#include "report/style.hpp"
 
 namespace nodelab::driver {
 
@@ -350,7 +352,10 @@ int drill(const DrillOptions& o, std::istream& in, const report::Style& st) {
         fmt::print("  {} {}\n", st.warn("predicted, out of place or extra:"), predicted[i]);
     }
     const std::string mechanism = run["answer"].value("mechanism", "");
-    if (!mechanism.empty()) fmt::print("\n{} {}\n", st.bold("why:"), mechanism);
+    if (!mechanism.empty()) {
+      const auto room = static_cast<std::size_t>(report::terminal_width(stdout)) - 5;
+      fmt::print("\n{} {}\n", st.bold("why:"), report::wrap_text(mechanism, room, 5));
+    }
   }
   fmt::print("\n{}\n",
              st.bold(fmt::format(
