@@ -47,7 +47,7 @@ nodelab::cli::LabSpec nodelab::labs::spec_emitter() {
           nodelab::report::format_bytes(m.get("retainedBytes.final").value_or(0)),
           nodelab::report::format_bytes(m.get("retainedBytes.per1kRequests").value_or(0)));
       if (m.get("requests.stoppedAt").value_or(0) > 0) {
-        evidence += fmt::format("; the ceiling stopped the requests at request {}",
+        evidence += fmt::format("; the ceiling stopped the requests before request {}",
                                 nodelab::report::thousands(static_cast<std::uint64_t>(
                                     m.get("requests.stoppedAt").value_or(0))));
       }
