@@ -374,7 +374,7 @@ void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st) {
   if (r.diagnosis.empty()) {
     fmt::print(out, "  {} {}\n\n", st.good("✓"),
                !r.stepped ? "no blocking, no saturated pool, nothing this lab watches for"
-                                 : "nothing this lab watches for");
+                          : "nothing this lab watches for");
     return;
   }
   const auto width = static_cast<std::size_t>(terminal_width(out));
@@ -389,9 +389,8 @@ void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st) {
 
 void print_outcome(std::FILE* out, const RunReport& r, const Style& st) {
   const bool ok = r.exit_code == 0;
-  const std::string text =
-      wrap_text(fmt::format("{} (exit {})", describe_outcome(r), r.exit_code),
-                static_cast<std::size_t>(terminal_width(out)) - 8, 8);
+  const std::string text = wrap_text(fmt::format("{} (exit {})", describe_outcome(r), r.exit_code),
+                                     static_cast<std::size_t>(terminal_width(out)) - 8, 8);
   fmt::print(out, "{} {}\n\n", st.bold("outcome"), ok ? text : st.warn(text));
 }
 

@@ -559,8 +559,7 @@ class FlowRun : public std::enable_shared_from_this<FlowRun> {
     fs.buffered_peak = buffered_peak_;
     // The buffers sample() adds up, each held to its highWaterMark plus the chunk that
     // crossed it when every writer honours write()'s false.
-    const std::uint64_t buffers =
-        (source_ ? 1 : 0) + 2 * transforms_.size() + (sink_ ? 1 : 0);
+    const std::uint64_t buffers = (source_ ? 1 : 0) + 2 * transforms_.size() + (sink_ ? 1 : 0);
     fs.buffer_bound = buffers * (cfg_.hwm_value() + (cfg_.object_mode ? 1 : cfg_.chunk));
     fs.ceiling_hit = ceiling_hit_;
     fs.elapsed_ms = runtime::to_ms(elapsed_);
