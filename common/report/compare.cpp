@@ -19,13 +19,21 @@ std::vector<CompareColumn> measured_columns(const Comparison& c) {
   return columns;
 }
 
-std::string compare_value(const Comparison& c, const std::string& p) {
+namespace {
+
+// The row a {variant.metric.path} names, and the metric's path in that variant's run.
+std::pair<const RunReport*, std::string> row_of(const Comparison& c, const std::string& p) {
   for (const auto& v : c.variants) {
-    if (p.rfind(v.name + ".", 0) == 0) {
-      return format_metric(*v.report, p.substr(v.name.size() + 1));
-    }
+    if (p.rfind(v.name + ".", 0) == 0) return {v.report, p.substr(v.name.size() + 1)};
   }
-  return "n/a";
+  return {nullptr, {}};
+}
+
+}  // namespace
+
+std::string compare_value(const Comparison& c, const std::string& p) {
+  const auto [row, path] = row_of(c, p);
+  return row != nullptr ? format_metric(*row, path) : "n/a";
 }
 
 std::string compare_cell(const RunReport& r, const std::string& path) {
@@ -34,10 +42,8 @@ std::string compare_cell(const RunReport& r, const std::string& path) {
 
 std::string compare_answer_text(const Comparison& c, const script::AnswerPart& part) {
   auto number = [&](const std::string& p) -> std::optional<double> {
-    for (const auto& v : c.variants) {
-      if (p.rfind(v.name + ".", 0) == 0) return v.report->metrics.get(p.substr(v.name.size() + 1));
-    }
-    return std::nullopt;
+    const auto [row, path] = row_of(c, p);
+    return row != nullptr ? row->metrics.get(path) : std::nullopt;
   };
   return render_answer(part.compare, number,
                        [&](const std::string& p) { return compare_value(c, p); });

@@ -20,6 +20,10 @@
 
 namespace nodelab::report {
 
+// What a report says when a run got no verdict ("nothing to report"), in every view.
+inline constexpr const char* kNoVerdict =
+    "no blocking, no saturated pool, nothing this lab watches for";
+
 struct Finding {
   std::string verdict;     // "event loop blocked"
   std::string evidence;    // the figures that triggered it

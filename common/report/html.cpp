@@ -601,9 +601,8 @@ class PageBuilder {
       out += "<p>no timing verdicts: a stepped run's pauses are not the program's time</p>";
     }
     if (r_.diagnosis.empty()) {
-      out += r_.stepped ? "<p class=\"good\">\xE2\x9C\x93 nothing this lab watches for</p>"
-                        : "<p class=\"good\">\xE2\x9C\x93 no blocking, no saturated pool, nothing "
-                          "this lab watches for</p>";
+      out += fmt::format("<p class=\"good\">\xE2\x9C\x93 {}</p>",
+                         r_.stepped ? "nothing this lab watches for" : kNoVerdict);
     }
     for (const auto& f : r_.diagnosis) {
       fmt::format_to(std::back_inserter(out),

@@ -125,13 +125,20 @@ std::string fill_placeholders(std::string_view text,
   return out;
 }
 
+namespace {
+
+// A cited path as this run holds it: in a run of variant V, {V.metric} is its own {metric}.
+std::string own_path(const RunReport& r, const std::string& path) {
+  if (r.scenario == nullptr || r.scenario->variant.empty()) return path;
+  const std::string prefix = r.scenario->variant + ".";
+  return path.rfind(prefix, 0) == 0 && !r.metrics.get(path) ? path.substr(prefix.size()) : path;
+}
+
+}  // namespace
+
 std::string fill_placeholders(const RunReport& r, std::string_view text) {
-  const std::string prefix =
-      r.scenario && !r.scenario->variant.empty() ? r.scenario->variant + "." : std::string("\x01");
-  return fill_placeholders(text, [&](const std::string& path) {
-    if (path.rfind(prefix, 0) == 0) return format_metric(r, path.substr(prefix.size()));
-    return format_metric(r, path);
-  });
+  return fill_placeholders(
+      text, [&](const std::string& path) { return format_metric(r, own_path(r, path)); });
 }
 
 std::string render_answer(const script::AnswerText& text,
@@ -169,14 +176,9 @@ std::string render_answer(const script::AnswerText& text,
 }
 
 std::string answer_text(const RunReport& r, const script::AnswerPart& part) {
-  const std::string prefix =
-      r.scenario && !r.scenario->variant.empty() ? r.scenario->variant + "." : std::string("\x01");
-  auto own = [&](const std::string& path) {
-    return path.rfind(prefix, 0) == 0 && !r.metrics.get(path) ? path.substr(prefix.size()) : path;
-  };
   return render_answer(
-      part.text, [&](const std::string& path) { return r.metrics.get(own(path)); },
-      [&](const std::string& path) { return format_metric(r, own(path)); });
+      part.text, [&](const std::string& path) { return r.metrics.get(own_path(r, path)); },
+      [&](const std::string& path) { return format_metric(r, own_path(r, path)); });
 }
 
 std::string describe_outcome(const RunReport& r) {
@@ -373,8 +375,7 @@ void print_diagnosis(std::FILE* out, const RunReport& r, const Style& st) {
   }
   if (r.diagnosis.empty()) {
     fmt::print(out, "  {} {}\n\n", st.good("✓"),
-               !r.stepped ? "no blocking, no saturated pool, nothing this lab watches for"
-                          : "nothing this lab watches for");
+               !r.stepped ? kNoVerdict : "nothing this lab watches for");
     return;
   }
   const auto width = static_cast<std::size_t>(terminal_width(out));

@@ -77,6 +77,17 @@ void Runtime::pool_job_queued(PoolJob& job) {
   job.behind_busy = pool_busy_.fetch_add(1, std::memory_order_acq_rel) >= pool_size_;
 }
 
+// A pool job's figures (its wait, behind busy threads or not, and its run) and its trace span.
+void Runtime::record_pool_job(const PoolJob& job, CallbackId parent, Site site,
+                              std::uint32_t thread, Nanos queued, Nanos started, Nanos finished) {
+  const auto wait = static_cast<std::uint64_t>((started - queued).count());
+  pool_queue_wait_.record(wait);
+  if (job.behind_busy) pool_saturated_wait_.record(wait);
+  pool_run_time_.record(static_cast<std::uint64_t>((finished - started).count()));
+  recorder_.add_work_span(WorkSpan{parent, site, thread, queued - run_start_, started - run_start_,
+                                   finished - run_start_});
+}
+
 bool Runtime::work_abandoned() const {
   return abandon_work_.load(std::memory_order_relaxed) || stop_requested() != StopReason::none;
 }
@@ -126,14 +137,7 @@ void Runtime::on_after_work(WorkReq& req, int status) {
   --rt->in_flight_;
   if (status == UV_ECANCELED) rt->pool_job_done();  // its work never ran
   if (status == UV_ECANCELED || !rt->keep_going()) return;
-  rt->pool_queue_wait_.record(static_cast<std::uint64_t>((w->started - w->scheduled).count()));
-  if (w->job.behind_busy) {
-    rt->pool_saturated_wait_.record(
-        static_cast<std::uint64_t>((w->started - w->scheduled).count()));
-  }
-  rt->pool_run_time_.record(static_cast<std::uint64_t>((w->finished - w->started).count()));
-  rt->recorder_.add_work_span(WorkSpan{w->parent, w->site, w->thread, w->scheduled - rt->run_start_,
-                                       w->started - rt->run_start_, w->finished - rt->run_start_});
+  rt->record_pool_job(w->job, w->parent, w->site, w->thread, w->scheduled, w->started, w->finished);
   rt->make_callback(CallbackKind::threadpool, Phase::poll, w->site, w->parent, w->scheduled,
                     w->callback);
 }
@@ -277,13 +281,7 @@ void Runtime::on_fs_done(std::unique_ptr<ReadFileReq>& owned, int status) {
   if (status == UV_ECANCELED) rt->pool_job_done();  // its work never ran
   if (status == UV_ECANCELED || !rt->keep_going()) return abandon();
 
-  rt->pool_queue_wait_.record(static_cast<std::uint64_t>((r->started - r->queued).count()));
-  if (r->job.behind_busy) {
-    rt->pool_saturated_wait_.record(static_cast<std::uint64_t>((r->started - r->queued).count()));
-  }
-  rt->pool_run_time_.record(static_cast<std::uint64_t>((r->finished - r->started).count()));
-  rt->recorder_.add_work_span(WorkSpan{r->parent, r->site, r->thread, r->queued - rt->run_start_,
-                                       r->started - rt->run_start_, r->finished - rt->run_start_});
+  rt->record_pool_job(r->job, r->parent, r->site, r->thread, r->queued, r->started, r->finished);
   // Each step's JS continuation is a MakeCallback of its own (recorded for traces only).
   rt->make_callback(
       CallbackKind::fs_step, Phase::poll, r->site, r->parent, r->scheduled, [] {}, true);

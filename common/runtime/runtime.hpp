@@ -292,6 +292,8 @@ class Runtime {
   std::atomic<unsigned> pool_busy_{0};
   void pool_job_queued(PoolJob& job);
   void pool_job_done() { pool_busy_.fetch_sub(1, std::memory_order_acq_rel); }
+  void record_pool_job(const PoolJob& job, CallbackId parent, Site site, std::uint32_t thread,
+                       Nanos queued, Nanos started, Nanos finished);
   struct WorkReq;
   struct ReadFileReq;
   struct CloseReq;

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "process.hpp"
+#include "report/style.hpp"
 #include "runtime/process.hpp"
 
 namespace fs = std::filesystem;
@@ -464,18 +466,10 @@ int signal_test(int sig, int after_ms, int want_exit, const std::string& needle,
 
 // ---- projector ----
 
-// Columns a line takes on a terminal (one per UTF-8 code point, escape sequences excluded).
+// Columns a line takes on a terminal (escape sequences excluded).
 std::size_t columns(const std::string& line) {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    if (line[i] == '\x1b') {
-      while (i < line.size() && line[i] != 'm')
-        ++i;
-      continue;
-    }
-    n += (static_cast<unsigned char>(line[i]) & 0xC0) != 0x80;
-  }
-  return n;
+  static const std::regex kEscape("\x1b\\[[0-9;]*m");
+  return nodelab::report::display_width(std::regex_replace(line, kEscape, ""));
 }
 
 // What an instructor projects: the run as the terminal shows it, at 120 columns. Every line

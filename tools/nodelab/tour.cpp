@@ -16,6 +16,8 @@
 
 #include "all_labs.hpp"
 #include "nodelab/child.hpp"
+#include "report/diagnosis.hpp"
+#include "report/run_report.hpp"
 #include "report/style.hpp"
 
 namespace nodelab::driver {
@@ -40,36 +42,10 @@ std::vector<Stop> stops() {
 // Every line of the tour fits this many columns: free text wraps at word boundaries.
 constexpr std::size_t kWidth = 120;
 
-// `text` wrapped at word boundaries after a label that takes `label_cols` columns (printed as
-// is: it may carry colour codes); continuation lines are indented by `indent`. A word longer
-// than a line stays whole.
-std::string wrapped(const std::string& label, std::size_t label_cols, std::string_view text,
-                    std::size_t indent) {
-  std::string out = label;
-  std::size_t col = label_cols;
-  bool line_empty = true;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && text[i] == ' ')
-      ++i;
-    if (i >= text.size()) break;
-    std::size_t j = text.find(' ', i);
-    if (j == std::string_view::npos) j = text.size();
-    const std::string_view word = text.substr(i, j - i);
-    if (!line_empty && col + 1 + word.size() > kWidth) {
-      out += "\n" + std::string(indent, ' ');
-      col = indent;
-      line_empty = true;
-    } else if (!line_empty) {
-      out += ' ';
-      ++col;
-    }
-    out.append(word);
-    col += word.size();
-    line_empty = false;
-    i = j;
-  }
-  return out;
+// `label` (printed as is: it may carry colour codes; `label_cols` columns wide), then `text`
+// wrapped to the tour's width, continuation lines indented by `label_cols`.
+std::string wrapped(const std::string& label, std::size_t label_cols, std::string_view text) {
+  return label + report::wrap_text(text, kWidth - label_cols, label_cols);
 }
 
 // A column header "listeners (final)" as two rows, "listeners" over "(final)", so the table
@@ -96,13 +72,16 @@ bool wait_for_enter(std::size_t next, std::size_t total, const std::string& what
 // its mitigation wrapped under it.
 std::string verdict_lines(const nlohmann::json& diagnosis, const report::Style& st,
                           const std::string& label, std::size_t label_cols) {
-  if (diagnosis.empty()) return label + st.good("no blocking, no saturated pool");
+  if (diagnosis.empty()) return label + st.good(report::kNoVerdict);
   std::string out;
   for (const auto& f : diagnosis) {
     const std::string verdict = f.at("verdict").get<std::string>();
-    const std::string head = out.empty() ? label : "\n" + std::string(label_cols, ' ');
-    out += wrapped(head + st.warn(verdict) + " -> ", label_cols + verdict.size() + 4,
-                   f.at("mitigation").get<std::string>(), label_cols + 2);
+    // "verdict -> mitigation" wrapped; the verdict (coloured) is the first words of it.
+    const std::string text =
+        report::wrap_text(verdict + " -> " + f.at("mitigation").get<std::string>(),
+                          kWidth - label_cols - 2, label_cols + 2);
+    out += (out.empty() ? label : "\n" + std::string(label_cols, ' ')) + st.warn(verdict) +
+           text.substr(verdict.size());
   }
   return out;
 }
@@ -143,13 +122,13 @@ int tour(const report::Style& st, bool no_pause) {
     ++shown;
     fmt::print("\n{}\n", st.bold(fmt::format("── {}/{} · lab-{} · {}{} ", i + 1, all.size(), lab,
                                              stop.scenario, stop.compare ? " --compare" : "")));
-    fmt::print("{}\n\n", wrapped("", 0, j["scenario"].value("title", ""), 0));
+    fmt::print("{}\n\n", wrapped("", 0, j["scenario"].value("title", "")));
     if (!stop.compare) {
       fmt::print("{}\n", st.bold("what it printed"));
       const auto& logs = j["logs"];
       for (std::size_t k = 0; k < logs.size() && k < 8; ++k) {
         fmt::print("{}\n", wrapped("  " + st.dim(fmt::format("{:<9}", logs[k].value("phase", ""))),
-                                   13, logs[k].value("text", ""), 13));
+                                   13, logs[k].value("text", "")));
       }
       if (logs.size() > 8) fmt::print("  ... {} more lines\n", logs.size() - 8);
       fmt::print("\n{}\n", verdict_lines(j["diagnosis"], st, st.bold("verdict:") + " ", 9));
@@ -187,9 +166,9 @@ int tour(const report::Style& st, bool no_pause) {
                                          fmt::format("  {:<12} ", v.value("name", "")), 15));
       }
     }
-    fmt::print("\n{}\n", wrapped(st.bold("look at:") + " ", 9, stop.look_at, 9));
-    fmt::print("{}\n", wrapped(st.bold("cite:") + " ", 6,
-                               j["answer"].value("evidence", "(no evidence)"), 6));
+    fmt::print("\n{}\n", wrapped(st.bold("look at:") + " ", 9, stop.look_at));
+    fmt::print("{}\n",
+               wrapped(st.bold("cite:") + " ", 6, j["answer"].value("evidence", "(no evidence)")));
   }
   fmt::print("\n{}\n", st.bold(fmt::format("tour done: {} screens.", shown)));
   fmt::print(
