@@ -14,7 +14,8 @@ namespace nodelab::runtime {
 struct JsError {
   std::string name = "Error";  // constructor name as Node prints it: Error
   std::string code;            // e.g. ERR_UNHANDLED_ERROR; empty for a plain Error
-  std::string message;         // e.message
+  std::string message;         // e.message; for a non-Error value, its util.inspect() text
+  bool is_error = true;        // false: a thrown/rejected value that is not an Error (`reject(42)`)
 
   // The first line Node prints for it on stderr, e.g. "Error [ERR_UNHANDLED_ERROR]: ...".
   std::string headline() const {

@@ -3,6 +3,7 @@
 
 #include "runtime/runtime.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -156,7 +157,7 @@ void Runtime::invoke(CallbackKind kind, Phase phase, Site site, CallbackId paren
     if (on_throw == OnThrow::reject) {
       // V8's PromiseRejectCallback -> lib/internal/process/promises.js unhandledRejection:
       // remembered, and checked after the drain (processPromiseRejections).
-      pending_rejections_.push_back(Rejection{t.error(), id});
+      pending_rejections_.push_back(Rejection{t.error(), id, new_promise_id()});
       has_rejection_to_warn_ = true;
     } else {
       die(Outcome::uncaught_exception, t.error(), id, phase);
@@ -228,9 +229,18 @@ void Runtime::enqueue_microtask(Task cb, Site site, CallbackKind kind) {
 }
 
 void Runtime::reject_promise(JsError error) {
+  promise_rejected_without_handler(new_promise_id(), std::move(error));
+}
+
+void Runtime::promise_rejected_without_handler(PromiseId id, JsError reason) {
   if (dead_) return;
-  pending_rejections_.push_back(Rejection{std::move(error), current_});
+  pending_rejections_.push_back(Rejection{std::move(reason), current_, id});
   has_rejection_to_warn_ = true;
+}
+
+// handledRejection(): a rejection still pending is forgotten (maybeUnhandledPromises.delete).
+void Runtime::promise_handler_added_after_reject(PromiseId id) {
+  std::erase_if(pending_rejections_, [id](const Rejection& r) { return r.promise == id; });
 }
 
 // V8's PerformCheckpoint: run microtasks until the queue is empty, including the ones

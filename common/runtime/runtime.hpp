@@ -72,6 +72,10 @@ using Site = std::uint32_t;
 
 using TimerId = std::uint64_t;
 
+// A JavaScript promise's identity, for the unhandled-rejection bookkeeping (V8 hands Node the
+// promise object itself; lib/internal/process/promises.js keys its maps by it).
+using PromiseId = std::uint64_t;
+
 struct RuntimeOptions {
   std::chrono::milliseconds eld_resolution{10};  // monitorEventLoopDelay({resolution})
   RecorderLimits recorder{};
@@ -121,6 +125,13 @@ class Runtime {
   // A promise rejected with no handler (an async function that threw); checked after the
   // current drain, as V8's PromiseRejectCallback hands it to lib/internal/process/promises.js.
   void reject_promise(JsError error);
+  // V8's PromiseRejectCallback events (src/api/callback.cc -> lib/internal/process/
+  // promises.js promiseRejectHandler): a promise `id` rejected while it had no handler
+  // (kPromiseRejectWithNoHandler), and a handler attached to such a promise later
+  // (kPromiseHandlerAddedAfterReject). reject_promise() is the first with a fresh id.
+  PromiseId new_promise_id() { return ++last_promise_id_; }
+  void promise_rejected_without_handler(PromiseId id, JsError reason);
+  void promise_handler_added_after_reject(PromiseId id);
   void read_file(std::string path, Task cb, Site site);
   // A task that occupies one threadpool thread for `work` (spinning on the clock).
   void queue_threadpool(Nanos work, Task cb, Site site);
@@ -348,7 +359,9 @@ class Runtime {
   struct Rejection {
     JsError error;
     CallbackId where = kNoCallback;
+    PromiseId promise = 0;
   };
+  PromiseId last_promise_id_ = 0;
   std::deque<Rejection> pending_rejections_;
 
   // in-flight requests (threadpool work, fs chains, closing handles)
