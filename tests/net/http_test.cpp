@@ -419,3 +419,55 @@ TEST_CASE("net: a request body reaches the server; a run that dies leaves nothin
   CHECK(server.listening());
   CHECK(rt.shutdown() == 0);
 }
+
+TEST_CASE("net: a request aborted while queued in the agent errors when a socket frees up") {
+  runtime::Runtime rt;
+  net::HttpServer server(rt, [&](const auto&, const std::shared_ptr<net::ServerResponse>& r) {
+    rt.set_timeout(
+        100, [r] { r->end("ok"); }, 0);
+  });
+  REQUIRE(server.listen() == 0);
+  AgentOptions ao;
+  ao.keep_alive = true;
+  ao.max_sockets = 1;
+  net::Agent agent(rt, ao);
+  net::AbortController controller;
+  std::vector<std::string> log;
+  rt.run([&] {
+    auto make = [&](const std::string& name, net::AbortSignal signal) {
+      RequestOptions o;
+      o.port = server.port();
+      o.agent = &agent;
+      o.signal = std::move(signal);
+      RequestHandlers h;
+      h.socket = [&, name] { log.push_back(name + " socket"); };
+      h.end = [&, name] { log.push_back(name + " end"); };
+      h.error = [&, name](const NetError& e) { log.push_back(name + " error " + e.name); };
+      h.close = [&, name] {
+        log.push_back(name + " close");
+        if (name == "C") server.close();
+      };
+      net::request(rt, o, h);
+    };
+    make("A", {});
+    make("B", controller.signal());
+    make("C", {});
+    // Due before the server's 100 ms answer to A, which starts once A has arrived.
+    rt.set_timeout(
+        10,
+        [&] {
+          log.push_back("abort B");
+          controller.abort();
+        },
+        0);
+  });
+  CAPTURE(fmt::format("{}", fmt::join(log, ",")));
+  // Node's onSocketNT: B keeps its place until A's socket is free, then passes it to C.
+  CHECK(log == std::vector<std::string>{"A socket", "abort B", "A end", "A close",
+                                        "B error AbortError", "B close", "C socket", "C end",
+                                        "C close"});
+  CHECK(agent.stats().sockets_created == 1);
+  CHECK(agent.stats().handoffs == 2);
+  CHECK(agent.stats().queue_peak == 2);
+  CHECK(rt.shutdown() == 0);
+}
