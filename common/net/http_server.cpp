@@ -85,6 +85,17 @@ void ServerConnection::install() {
   sock->on.data = [this](std::string_view b) {
     if (failed) return;
     in.append(b);
+    // Bytes of the next requests wait while a response is being written: at most one
+    // request's worth (header and body limits), or the client is flooding.
+    if (HttpServer* s = srv();
+        s != nullptr && busy() &&
+        in.size() > s->options_.max_header_bytes + s->options_.max_body_bytes) {
+      ++s->stats_.bad_requests;
+      failed = true;
+      in.clear();
+      sock->destroy();
+      return;
+    }
     parse();
   };
   sock->on.eof = [this] { on_eof(); };

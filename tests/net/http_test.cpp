@@ -471,3 +471,49 @@ TEST_CASE("net: a request aborted while queued in the agent errors when a socket
   CHECK(agent.stats().queue_peak == 2);
   CHECK(rt.shutdown() == 0);
 }
+
+TEST_CASE("net: a server over maxConnections drops the extra connection") {
+  runtime::Runtime rt;
+  net::ServerOptions so;
+  so.max_connections = 1;
+  std::vector<std::shared_ptr<net::ServerResponse>> held;
+  int ok = 0;
+  int hang_ups = 0;
+  int closed = 0;
+  // The kept connection is answered once the dropped one has failed, whichever comes first.
+  auto maybe_answer = [&] {
+    if (hang_ups == 0) return;
+    for (auto& r : std::exchange(held, {}))
+      r->end("ok");
+  };
+  net::HttpServer server(
+      rt,
+      [&](const auto&, const std::shared_ptr<net::ServerResponse>& r) {
+        held.push_back(r);
+        maybe_answer();
+      },
+      so);
+  REQUIRE(server.listen() == 0);
+  rt.run([&] {
+    for (int i = 0; i < 2; ++i) {
+      RequestOptions o;
+      o.port = server.port();
+      RequestHandlers h;
+      h.end = [&] { ++ok; };
+      h.error = [&](const NetError& e) {
+        if (e.code == "ECONNRESET") ++hang_ups;
+        maybe_answer();
+      };
+      h.close = [&] {
+        if (++closed == 2) server.close();
+      };
+      net::request(rt, o, h);
+    }
+  });
+  CHECK(ok == 1);
+  CHECK(hang_ups == 1);
+  CHECK(server.stats().rejected == 1);
+  CHECK(server.stats().connections == 1);
+  CHECK(server.stats().requests == 1);
+  CHECK(rt.shutdown() == 0);
+}
