@@ -383,7 +383,7 @@ TEST_CASE("net: an idle keep-alive socket in the pool does not keep the loop ali
   CHECK(rt.shutdown() == 0);
 }
 
-TEST_CASE("net: a request body reaches the server; a run that dies leaves nothing open") {
+TEST_CASE("net: a request body reaches the server, and a run that dies leaves nothing open") {
   runtime::Runtime rt;
   std::string got;
   net::HttpServer server(rt, [&](const std::shared_ptr<net::ServerRequest>& q,
