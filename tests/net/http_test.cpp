@@ -231,7 +231,7 @@ TEST_CASE("net: maxSockets 2 with 5 concurrent requests: 2 sockets, 3 queued, se
     CAPTURE(i);
     CHECK(reqs[i]->timing().agent_wait().count() > 0);
     CHECK(reqs[i]->timing().socket > reqs[i - 2]->timing().end);
-    CHECK(reqs[i]->timing().agent_wait() > reqs[0]->timing().agent_wait());
+    CHECK(reqs[i]->timing().agent_wait() > reqs[i - 2]->timing().end - reqs[i]->timing().created);
   }
   CHECK(server.stats().connections == 2);
   CHECK(rt.shutdown() == 0);
@@ -501,7 +501,8 @@ TEST_CASE("net: a server over maxConnections drops the extra connection") {
       RequestHandlers h;
       h.end = [&] { ++ok; };
       h.error = [&](const NetError& e) {
-        if (e.code == "ECONNRESET") ++hang_ups;
+        // Reset or hung up, or, if the reset came before the request was written, EPIPE.
+        if (e.code == "ECONNRESET" || e.code == "EPIPE") ++hang_ups;
         maybe_answer();
       };
       h.close = [&] {
