@@ -19,6 +19,7 @@
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "runtime/runtime.hpp"
+#include "support/runtime_helpers.hpp"
 
 extern char** environ;
 
@@ -516,5 +517,53 @@ TEST_CASE("net: a server over maxConnections drops the extra connection") {
   CHECK(server.stats().rejected == 1);
   CHECK(server.stats().connections == 1);
   CHECK(server.stats().requests == 1);
+  CHECK(rt.shutdown() == 0);
+}
+
+TEST_CASE("net: each event runs where Node runs it: poll, nextTick, timers, close") {
+  runtime::Runtime rt;
+  net::HttpServer server(rt, [&](const auto&, const std::shared_ptr<net::ServerResponse>& r) {
+    rt.set_timeout(
+        100, [r] { r->end("ok"); }, 0);
+  });
+  REQUIRE(server.listen() == 0);
+  rt.run([&] {
+    RequestOptions o;
+    o.port = server.port();
+    o.timeout = 10ms;  // due long before the 100 ms answer
+    RequestHandlers h;
+    h.socket = testing::logger(rt, "socket");
+    h.timeout = testing::logger(rt, "timeout");
+    h.response = [&](const IncomingMessage&) {
+      rt.log("response");
+      rt.next_tick(testing::logger(rt, "tick after response"), 0);
+    };
+    h.data = [&](std::string_view) { rt.log("data"); };
+    h.end = testing::logger(rt, "end");
+    h.close = [&] {
+      rt.log("close");
+      server.close();
+    };
+    net::request(rt, o, h);
+  });
+  using runtime::Phase;
+  auto phase_of = [&](const std::string& text) {
+    const auto* rec = testing::logged_by(rt, text);
+    REQUIRE(rec != nullptr);
+    return rec->phase;
+  };
+  CHECK(testing::log_texts(rt) == std::vector<std::string>{"socket", "timeout", "response",
+                                                           "tick after response", "data", "end",
+                                                           "close"});
+  CHECK(phase_of("socket") == Phase::next_tick);  // onSocketNT
+  CHECK(phase_of("timeout") == Phase::timers);
+  CHECK(phase_of("response") == Phase::poll);  // in the read that parsed the header
+  CHECK(phase_of("tick after response") == Phase::next_tick);
+  CHECK(phase_of("data") == Phase::next_tick);  // resume_ then flow()
+  CHECK(phase_of("end") == Phase::next_tick);   // endReadableNT
+  CHECK(phase_of("close") == Phase::close);     // agent: false: the socket's close callback
+  // The ticks ran in the drain of the poll callback that read the response.
+  const auto* response = testing::logged_by(rt, "response");
+  CHECK(testing::logged_by(rt, "end")->drained_by == response->id);
   CHECK(rt.shutdown() == 0);
 }
