@@ -567,3 +567,52 @@ TEST_CASE("net: each event runs where Node runs it: poll, nextTick, timers, clos
   CHECK(testing::logged_by(rt, "end")->drained_by == response->id);
   CHECK(rt.shutdown() == 0);
 }
+
+TEST_CASE("net: scheduling lifo reuses the socket freed last, fifo the one freed first") {
+  for (const auto scheduling : {AgentOptions::Scheduling::lifo, AgentOptions::Scheduling::fifo}) {
+    CAPTURE(static_cast<int>(scheduling));
+    runtime::Runtime rt;
+    net::HttpServer server(rt, ok_handler());
+    REQUIRE(server.listen() == 0);
+    AgentOptions ao;
+    ao.keep_alive = true;
+    ao.scheduling = scheduling;
+    net::Agent agent(rt, ao);
+    std::vector<std::uint64_t> freed;  // socket ids, in the order their requests closed
+    std::uint64_t third = 0;
+    // Outlives the main script: the callbacks call it later.
+    std::function<void(std::function<void(std::uint64_t)>)> make =
+        [&](std::function<void(std::uint64_t)> on_closed) {
+          RequestOptions o;
+          o.port = server.port();
+          o.agent = &agent;
+          auto req = std::make_shared<std::shared_ptr<net::ClientRequest>>();
+          RequestHandlers h;
+          h.close = [req, on_closed] { on_closed((*req)->socket_id()); };
+          *req = net::request(rt, o, h);
+        };
+    rt.run([&] {
+      for (int i = 0; i < 2; ++i) {
+        make([&](std::uint64_t id) {
+          freed.push_back(id);
+          if (freed.size() < 2) return;
+          // Both sockets are pooled once this tick's 'free' has run: ask from a macrotask.
+          rt.set_immediate(
+              [&] {
+                make([&](std::uint64_t id3) {
+                  third = id3;
+                  server.close();
+                });
+              },
+              0);
+        });
+      }
+    });
+    REQUIRE(freed.size() == 2);
+    CHECK(freed[0] != freed[1]);
+    CHECK(third == (scheduling == AgentOptions::Scheduling::lifo ? freed[1] : freed[0]));
+    CHECK(agent.stats().sockets_created == 2);
+    CHECK(agent.stats().reuses == 1);
+    CHECK(rt.shutdown() == 0);
+  }
+}
