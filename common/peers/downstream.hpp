@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -44,6 +45,17 @@ struct Latency {
   // nullopt with `error` set when the text is not one of those (or its numbers are invalid).
   static std::optional<Latency> parse(std::string_view text, std::string& error);
   std::string to_string() const;  // the form parse() reads
+};
+
+// Draws work times from a Latency with a seeded generator: the same seed, the same sequence.
+class LatencySampler {
+ public:
+  LatencySampler(Latency latency, std::uint64_t seed) : latency_(latency), rng_(seed) {}
+  double next();  // milliseconds, in [0, 3600000]
+
+ private:
+  Latency latency_;
+  std::mt19937_64 rng_;
 };
 
 struct DownstreamOptions {
