@@ -72,8 +72,8 @@ struct DownstreamOptions {
 };
 
 // Every counter since start() or the last reset. `requests` counts the work requests (any path
-// but /__stats and /__reset); once none is in flight or queued,
-//   requests == completed + cancelled + wasted + rejected + invalid.
+// but /__stats and /__reset); once none is in flight or queued (and no reset came while some
+// were), requests == completed + cancelled + wasted + rejected + invalid.
 struct DownstreamStats {
   std::uint64_t connections = 0;          // accepted and served
   std::uint64_t connections_open = 0;     // open now
