@@ -1458,16 +1458,21 @@ struct AsyncIter : std::enable_shared_from_this<AsyncIter> {
     auto self = shared_from_this();
     // stream.on('readable', next): `this === stream`, so it calls the pending resolve.
     on_readable = stream->on("readable", [self](const EventArgs&) { self->call_callback(); });
-    cleanup = eos(stream, stream->is_readable_side(), false, [self](const MaybeError& e) {
-      if (e) {
-        if (self->err != Err::error) self->error = e;  // aggregateTwoErrors keeps the first
-        self->err = Err::error;
-      } else {
-        self->err = Err::null;
-        self->error.reset();
-      }
-      self->call_callback();
-    });
+    // eos's callback holds the generator weakly: the iterator holds eos's cleanup, and the
+    // 'readable' listener (the stream's) keeps the generator alive while it runs.
+    cleanup =
+        eos(stream, stream->is_readable_side(), false, [w = weak_from_this()](const MaybeError& e) {
+          auto it = w.lock();
+          if (!it) return;
+          if (e) {
+            if (it->err != Err::error) it->error = e;  // aggregateTwoErrors keeps the first
+            it->err = Err::error;
+          } else {
+            it->err = Err::null;
+            it->error.reset();
+          }
+          it->call_callback();
+        });
     step();
   }
   // One pass of the generator's `while (true)`, from where it resumed.
