@@ -671,10 +671,17 @@ class PipeOp final : public script::Op {
   std::string from_, to_;
 };
 
+// pipeline(..., cb), or with `promise: true` stream/promises' pipeline(..., { signal }), whose
+// promise settles one microtask after pipelineImpl's callback (a nextTick) calls reject or
+// resolve. `signal: NAME` makes an AbortController (`A.NAME`) whose abort destroys every stage.
 class PipelineOp final : public script::Op {
  public:
-  PipelineOp(std::vector<std::string> streams, Body then)
-      : streams_(std::move(streams)), then_(std::move(then)) {}
+  PipelineOp(std::vector<std::string> streams, Body then, bool promise,
+             std::optional<std::string> signal)
+      : streams_(std::move(streams)),
+        then_(std::move(then)),
+        promise_(promise),
+        signal_(std::move(signal)) {}
   std::string_view name() const override { return "pipeline"; }
   Flow run(const Exec& ex) const override {
     World& w = ex.interp.extension<World>();
@@ -683,10 +690,45 @@ class PipelineOp final : public script::Op {
       refs.push_back(w.ref(n));
     runtime::Task body = ex.callback(then_);
     runtime::Runtime& rt = ex.rt;
-    pipeline(refs, [&rt, body](const MaybeError& err) {
-      rt.log("pipeline callback: error=" + (err ? err->message : std::string("none")));
-      body();
-    });
+    std::shared_ptr<Controller> controller;
+    if (signal_) {  // the first pipeline naming it makes it; others share it
+      auto& slot = w.controllers[*signal_];
+      if (!slot) slot = std::make_shared<Controller>();
+      controller = slot;
+    }
+    std::function<void()> abort;
+    if (!promise_) {
+      abort = pipeline(refs, [&rt, body](const MaybeError& err) {
+        rt.log("pipeline callback: error=" + (err ? err->message : std::string("none")));
+        body();
+      });
+    } else {
+      const runtime::Site where = site;
+      abort = pipeline(refs, [&rt, body, where](const MaybeError& err) {
+        // reject(err) / resolve(): the .then() reaction is a microtask.
+        rt.enqueue_microtask(
+            [&rt, body, err] {
+              rt.log(err ? "pipeline rejected: " + err->headline()
+                         : std::string("pipeline resolved"));
+              body();
+            },
+            where, runtime::CallbackKind::promise);
+      });
+    }
+    if (controller) {
+      // addAbortListener(signal, abort); the abort records what the last stage had got.
+      std::weak_ptr<Stream> last = refs.back();
+      World* world = &w;
+      auto listener = [abort, last, world] {
+        if (auto l = last.lock()) world->async.abort_sink_writes = l->stats.writes;
+        abort();
+      };
+      if (controller->aborted) {  // addAbortListener: an aborted signal calls it from a microtask
+        rt.enqueue_microtask(listener, site, runtime::CallbackKind::queue_microtask);
+      } else {
+        controller->listeners.push_back(listener);
+      }
+    }
     return {};
   }
   void emit_twin(TwinWriter& w) const override {
@@ -694,14 +736,214 @@ class PipelineOp final : public script::Op {
     std::string args;
     for (const auto& n : streams_)
       args += "S." + n + ", ";
-    w.open(fmt::format("pipeline({}(err) => {{", args));
-    w.line("console.log('pipeline callback: error=' + (err ? err.message : 'none'));");
+    if (!promise_) {
+      w.open(fmt::format("pipeline({}(err) => {{", args));
+      w.line("console.log('pipeline callback: error=' + (err ? err.message : 'none'));");
+      w.body(then_);
+      w.close("});");
+      return;
+    }
+    w.require("stream/promises",
+              "const { pipeline: pipelinePromise } = require('stream/promises');");
+    if (signal_) {
+      use_controllers(w);
+      w.line(fmt::format("if (!A.{0}) A.{0} = new AbortController();", *signal_));
+      args += fmt::format("{{ signal: A.{}.signal }}", *signal_);
+    } else {
+      args.resize(args.size() - 2);
+    }
+    w.open(fmt::format("pipelinePromise({}).then(() => {{", args));
+    w.line("console.log('pipeline resolved');");
+    w.body(then_);
+    w.middle("}, (err) => {");
+    w.line(
+        "console.log('pipeline rejected: ' + err.name + (err.code ? ' [' + err.code + ']' : '') "
+        "+ ': ' + err.message);");
     w.body(then_);
     w.close("});");
+  }
+  std::string describe() const override {
+    return promise_ ? "await pipeline (stream/promises)" : "pipeline";
+  }
+
+  static void use_controllers(TwinWriter& w) {
+    w.helper("A", "const A = Object.create(null);  // AbortControllers by name");
   }
 
  private:
   std::vector<std::string> streams_;
+  Body then_;
+  bool promise_;
+  std::optional<std::string> signal_;
+};
+
+// controller.abort(): the signal's 'abort' listeners run synchronously, once.
+class AbortOp final : public script::Op {
+ public:
+  explicit AbortOp(std::string signal) : signal_(std::move(signal)) {}
+  std::string_view name() const override { return "abort"; }
+  Flow run(const Exec& ex) const override {
+    World& w = ex.interp.extension<World>();
+    const auto it = w.controllers.find(signal_);
+    if (it == w.controllers.end()) {
+      throw runtime::JsThrow(runtime::JsError{
+          "TypeError", "",
+          fmt::format("Cannot read properties of undefined (AbortController '{}')", signal_)});
+    }
+    Controller& c = *it->second;
+    w.async.aborted = true;
+    if (c.aborted) return {};
+    c.aborted = true;
+    ++w.async.aborts;
+    auto listeners = std::move(c.listeners);  // once: true
+    c.listeners.clear();
+    for (auto& l : listeners)
+      l();
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    PipelineOp::use_controllers(w);
+    w.line(fmt::format("A.{}.abort();", signal_));
+  }
+  std::string describe() const override { return fmt::format("A.{}.abort()", signal_); }
+
+ private:
+  std::string signal_;
+};
+
+// ---- forAwait ----
+// for await (const chunk of S.NAME) { log; do; if (n === break_after) break; await sleep(ms) }
+
+struct ForAwaitSpec {
+  std::string stream;
+  bool object_mode = false;
+  std::optional<double> body_ms;  // await setTimeout(ms) from timers/promises per chunk
+  std::int64_t break_after = 0;   // break after the body of that chunk (0: never)
+  bool destroy_on_return = true;  // false: S.NAME.iterator({ destroyOnReturn: false })
+  bool log = true;                // a line per chunk
+};
+
+class ForAwaitOp final : public script::Op {
+ public:
+  ForAwaitOp(ForAwaitSpec s, Body body, Body then)
+      : s_(std::move(s)), body_(std::move(body)), then_(std::move(then)) {}
+  std::string_view name() const override { return "forAwait"; }
+  Flow run(const Exec& ex) const override {
+    World& w = ex.interp.extension<World>();
+    StreamRef st = w.ref(s_.stream);
+    w.async.looped = true;
+    runtime::Runtime& rt = ex.rt;
+    runtime::Task after = ex.callback(then_);
+    const Body* body = &body_;
+    script::Interpreter* interp = &ex.interp;
+    script::ErrorEnv env = ex.error;
+    auto count = std::make_shared<std::int64_t>(0);
+    std::weak_ptr<Stream> ws = st;
+    const runtime::Site where = site;
+    ForAwaitOptions o;
+    o.destroy_on_return = s_.destroy_on_return;
+    o.site = site;
+    for_await(
+        st, o,
+        [spec = s_, &rt, body, interp, env, count, ws, world = &w, where](
+            const Chunk& c, std::function<void(LoopStep)> step) {
+          const std::int64_t n = ++*count;
+          auto self = ws.lock();
+          const std::size_t length = self ? self->readable_length() : 0;
+          ++world->async.loop_chunks;
+          world->async.body_length_max =
+              std::max<std::uint64_t>(world->async.body_length_max, length);
+          if (spec.log) {
+            rt.log(fmt::format(
+                "for await {}: chunk #{} ({}), readableLength={}", spec.stream, n,
+                spec.object_mode ? std::string("object") : fmt::format("{} bytes", c.length),
+                length));
+          }
+          try {
+            interp->run_body(*body, env);
+          } catch (const runtime::JsThrow& t) {
+            step(LoopStep{false, t.error()});
+            return;
+          }
+          if (n == spec.break_after) {
+            step(LoopStep{true, std::nullopt});
+            return;
+          }
+          if (!spec.body_ms) {
+            step(LoopStep{});
+            return;
+          }
+          // await sleep(ms): the timer's callback resolves the promise; the await resumes one
+          // microtask later.
+          rt.set_timeout(
+              *spec.body_ms,
+              [&rt, step, where] {
+                rt.enqueue_microtask([step] { step(LoopStep{}); }, where,
+                                     runtime::CallbackKind::await_resume);
+              },
+              where);
+        },
+        [spec = s_, &rt, count, ws, after](LoopExit how, const MaybeError& err) {
+          auto self = ws.lock();
+          const bool destroyed = self && self->destroyed();
+          const std::string tail = fmt::format(", chunks={}, destroyed={}", *count, destroyed);
+          switch (how) {
+            case LoopExit::ended:
+              rt.log(fmt::format("for await {}: ended{}", spec.stream, tail));
+              break;
+            case LoopExit::broke:
+              rt.log(fmt::format("for await {}: left by break{}", spec.stream, tail));
+              break;
+            case LoopExit::threw:
+              rt.log(fmt::format("for await {}: threw {}{}", spec.stream,
+                                 err ? err->name + ": " + err->message : std::string(), tail));
+              break;
+          }
+          after();
+        });
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_stream_module(w);
+    const std::string s = "S." + s_.stream;
+    const std::string label = script::js_string("for await " + s_.stream + ": ");
+    if (s_.body_ms) {
+      w.require("timers/promises", "const { setTimeout: sleep } = require('timers/promises');");
+    }
+    w.open("(async () => {");
+    w.line("let n = 0, how = 'ended';");
+    w.open("try {");
+    w.open(fmt::format("for await (const chunk of {}) {{",
+                       s_.destroy_on_return ? s : s + ".iterator({ destroyOnReturn: false })"));
+    w.line("n++;");
+    if (s_.log) {
+      w.line(fmt::format(
+          "console.log({} + 'chunk #' + n + ' ({})' + ', readableLength=' + {}.readableLength);",
+          label, s_.object_mode ? "object" : "' + chunk.length + ' bytes", s));
+    }
+    w.body(body_);
+    if (s_.break_after > 0) {
+      w.line(fmt::format("if (n === {}) {{ how = 'left by break'; break; }}", s_.break_after));
+    }
+    if (s_.body_ms)
+      w.line(fmt::format("await sleep({});", runtime::js_number_to_string(*s_.body_ms)));
+    w.close("}");
+    w.line(fmt::format("console.log({} + how + ', chunks=' + n + ', destroyed=' + {}.destroyed);",
+                       label, s));
+    w.middle("} catch (err) {");
+    w.line(
+        fmt::format("console.log({} + 'threw ' + err.name + ': ' + err.message + ', chunks=' + "
+                    "n + ', destroyed=' + {}.destroyed);",
+                    label, s));
+    w.close("}");
+    w.body(then_);
+    w.close("})();");
+  }
+  std::string describe() const override { return "for await " + s_.stream; }
+
+ private:
+  ForAwaitSpec s_;
+  Body body_;
   Body then_;
 };
 
@@ -786,6 +1028,13 @@ void set_object_mode(Parser& p, const std::string& name, bool object) {
   auto& objects = p.scenario().blocks["streams.objects"];
   if (!objects.has_value()) objects = std::make_shared<std::map<std::string, bool>>();
   (*std::any_cast<std::shared_ptr<std::map<std::string, bool>>>(objects))[name] = object;
+}
+
+// AbortControllers declared so far (a pipeline's `signal`): name -> line.
+std::shared_ptr<std::map<std::string, int>> signals_of(Parser& p) {
+  auto& slot = p.scenario().blocks["streams.signals"];
+  if (!slot.has_value()) slot = std::make_shared<std::map<std::string, int>>();
+  return std::any_cast<std::shared_ptr<std::map<std::string, int>>>(slot);
 }
 
 Kind kind_of(Parser& p, const std::string& name) {
@@ -954,7 +1203,7 @@ script::OpRegistry registry() {
   r.add(
       "pipeline",
       [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
-        Fields f = p.fields(v, "pipeline", {"streams", "then"});
+        Fields f = p.fields(v, "pipeline", {"streams", "promise", "signal", "then"});
         const YAML::Node list = f.get("streams");
         if (!list.IsSequence() || list.size() < 2) {
           p.fail(list, "`streams` of `pipeline` must list at least two streams");
@@ -980,9 +1229,56 @@ script::OpRegistry registry() {
           }
           names.push_back(n);
         }
-        return std::make_unique<PipelineOp>(std::move(names), f.body("then", BodyKind::callback));
+        const bool promise = f.boolean("promise", false);
+        std::optional<std::string> signal;
+        if (f.has("signal")) {
+          const YAML::Node at = f.get("signal");
+          if (!promise) {
+            p.fail(at,
+                   "`signal` needs `promise: true`: stream.pipeline(..., callback) takes no "
+                   "options; stream/promises' pipeline(..., { signal }) does");
+          }
+          signal = f.identifier("signal");
+          signals_of(p)->try_emplace(*signal, p.loc(at).line);
+        }
+        return std::make_unique<PipelineOp>(std::move(names), f.body("then", BodyKind::callback),
+                                            promise, std::move(signal));
       },
-      "pipeline(S.A, S.B, ..., cb): logs `pipeline callback: error=...`, then runs `then`");
+      "pipeline(S.A, S.B, ..., cb): logs `pipeline callback: error=...`, then runs `then`; with "
+      "`promise: true` stream/promises' pipeline(..., { signal: A.NAME.signal }), logging "
+      "`pipeline resolved` or `pipeline rejected: ...`");
+  r.add(
+      "abort",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "abort", {"signal"});
+        const YAML::Node at = f.get("signal");
+        std::string name = f.identifier("signal");
+        auto sigs = signals_of(p);
+        if (sigs->find(name) == sigs->end()) {
+          p.fail(at, fmt::format("no earlier `pipeline` creates a signal named '{}'", name));
+        }
+        return std::make_unique<AbortOp>(std::move(name));
+      },
+      "A.NAME.abort(): aborts the AbortController a pipeline's `signal` made");
+  r.add(
+      "forAwait",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f =
+            p.fields(v, "forAwait",
+                     {"stream", "body_ms", "break_after", "destroyOnReturn", "log", "do", "then"});
+        ForAwaitSpec s;
+        s.stream = stream_field(p, f, "stream", true, false, "forAwait");
+        s.object_mode = object_mode_of(p, s.stream);
+        if (f.has("body_ms")) s.body_ms = f.number_in("body_ms", 0, 10'000);
+        s.break_after = f.integer("break_after", 0, 1'000'000, 0);
+        s.destroy_on_return = f.boolean("destroyOnReturn", true);
+        s.log = f.boolean("log", true);
+        Body body = f.body("do", BodyKind::callback);
+        Body then = f.body("then", BodyKind::callback);
+        return std::make_unique<ForAwaitOp>(std::move(s), std::move(body), std::move(then));
+      },
+      "for await (const chunk of S.NAME) {log; do; break after `break_after`; await "
+      "sleep(body_ms)}; logs each chunk and how the loop ended, then runs `then`");
   r.add(
       "pump",
       [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {

@@ -1289,9 +1289,11 @@ std::function<void()> eos(const StreamRef& stream, bool readable, bool writable,
   };
 }
 
-void pipeline(const std::vector<StreamRef>& streams, std::function<void(const MaybeError&)> cb) {
+std::function<void()> pipeline(const std::vector<StreamRef>& streams,
+                               std::function<void(const MaybeError&)> cb) {
   struct State {
     MaybeError error;
+    bool abort_disposed = false;  // finishImpl ran: disposable[SymbolDispose]()
     int finish_count = 0;
     std::deque<std::function<void(const MaybeError&)>> destroys;
     std::vector<std::function<void()>> last_stream_cleanup;
@@ -1310,6 +1312,7 @@ void pipeline(const std::vector<StreamRef>& streams, std::function<void(const Ma
       ps->destroys.pop_front();
       d(ps->error);
     }
+    ps->abort_disposed = true;
     if (final) {
       if (!ps->error) {
         auto cleanups = std::move(ps->last_stream_cleanup);
@@ -1405,6 +1408,143 @@ void pipeline(const std::vector<StreamRef>& streams, std::function<void(const Ma
     if (is_last && dst->is_readable().value_or(false))
       ps->last_stream_cleanup.push_back(dst_cleanup);
   }
+  // abort(): finishImpl(new AbortError(undefined, { cause: outerSignal.reason })), while the
+  // listener addAbortListener added is still there.
+  return [ps, finish_impl] {
+    if (ps->abort_disposed) return;
+    finish_impl(abort_error(), false);
+  };
+}
+
+JsError abort_error() {
+  return JsError{"AbortError", "ABORT_ERR", "The operation was aborted"};
+}
+
+void destroyer(Stream& stream, MaybeError err) {
+  if (stream.is_destroyed()) return;
+  // isFinished(stream): destroyed, or neither readable nor writable any more.
+  const bool finished =
+      !stream.is_readable().value_or(false) && !stream.is_writable().value_or(false);
+  if (!err && !finished) err = abort_error();
+  stream.destroy(std::move(err));
+}
+
+// ---------------------------------------------------------------------------------------
+// createAsyncIterator (lib/internal/streams/readable.js)
+
+namespace {
+
+struct AsyncIter : std::enable_shared_from_this<AsyncIter> {
+  StreamRef stream;
+  ForAwaitOptions o;
+  ForAwaitBody body;
+  ForAwaitDone done;
+  std::function<void()> callback;  // `callback`: nop (empty) or the pending promise's resolve
+  // `error`: undefined (nothing yet), null (eos reported success) or an error.
+  enum class Err : std::uint8_t { undefined, null, error } err = Err::undefined;
+  MaybeError error;
+  ListenerId on_readable;
+  std::function<void()> cleanup;
+
+  void hop(std::function<void()> fn) {
+    stream->rt().enqueue_microtask(std::move(fn), o.site, runtime::CallbackKind::await_resume);
+  }
+  void call_callback() {  // callback(); callback = nop;
+    auto cb = std::move(callback);
+    callback = nullptr;
+    if (cb) cb();
+  }
+  void start() {
+    auto self = shared_from_this();
+    // stream.on('readable', next): `this === stream`, so it calls the pending resolve.
+    on_readable = stream->on("readable", [self](const EventArgs&) { self->call_callback(); });
+    // eos's callback holds the generator weakly: the iterator holds eos's cleanup, and the
+    // 'readable' listener (the stream's) keeps the generator alive while it runs.
+    cleanup =
+        eos(stream, stream->is_readable_side(), false, [w = weak_from_this()](const MaybeError& e) {
+          auto it = w.lock();
+          if (!it) return;
+          if (e) {
+            if (it->err != Err::error) it->error = e;  // aggregateTwoErrors keeps the first
+            it->err = Err::error;
+          } else {
+            it->err = Err::null;
+            it->error.reset();
+          }
+          it->call_callback();
+        });
+    step();
+  }
+  // One pass of the generator's `while (true)`, from where it resumed.
+  void step() {
+    auto self = shared_from_this();
+    std::optional<Chunk> chunk;
+    if (!stream->destroyed()) chunk = stream->read();
+    if (chunk) {
+      // yield chunk: the yield's Await, then for-await's Await of next()'s promise.
+      hop([self, c = std::move(*chunk)] {
+        self->hop([self, c] { self->body(c, [self](LoopStep s) { self->after_body(s); }); });
+      });
+      return;
+    }
+    if (err == Err::error) {  // throw error: catch rethrows, finally, the promise rejects
+      finally_block();
+      hop([self] { self->done(LoopExit::threw, self->error); });
+      return;
+    }
+    if (err == Err::null) {  // return: finally, the promise resolves { done: true }
+      finally_block();
+      hop([self] { self->done(LoopExit::ended, std::nullopt); });
+      return;
+    }
+    // await new Promise(next): `callback = resolve`; the await resumes one hop after it.
+    // The listeners hold the generator (as its closures do in JavaScript); the pending resolve
+    // does not, so a loop still waiting when the run ends is freed with its stream.
+    callback = [w = weak_from_this()] {
+      if (auto it = w.lock()) it->hop([it] { it->step(); });
+    };
+  }
+  void after_body(LoopStep s) {
+    auto self = shared_from_this();
+    if (!s.brk && !s.thrown) {
+      step();  // next(): the generator resumes at its yield, synchronously
+      return;
+    }
+    // AsyncIteratorClose: iter.return() resumes the yield with a return completion (its
+    // Await is one hop), the finally runs, and for-await awaits return()'s promise.
+    hop([self, s] {
+      self->finally_block();
+      self->hop([self, s] {
+        if (s.thrown) {
+          self->done(LoopExit::threw, s.thrown);
+        } else {
+          self->done(LoopExit::broke, std::nullopt);
+        }
+      });
+    });
+  }
+  void finally_block() {
+    // (error || destroyOnReturn !== false) && (error === undefined || autoDestroy): every
+    // stream here has autoDestroy.
+    if (err == Err::error || o.destroy_on_return) {
+      destroyer(*stream, std::nullopt);
+    } else {
+      stream->remove_listener("readable", on_readable);
+      if (cleanup) cleanup();
+    }
+  }
+};
+
+}  // namespace
+
+void for_await(const StreamRef& stream, ForAwaitOptions options, ForAwaitBody body,
+               ForAwaitDone done) {
+  auto it = std::make_shared<AsyncIter>();
+  it->stream = stream;
+  it->o = options;
+  it->body = std::move(body);
+  it->done = std::move(done);
+  it->start();
 }
 
 }  // namespace nodelab::streams

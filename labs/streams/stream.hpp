@@ -372,7 +372,47 @@ std::function<void()> eos(const StreamRef& stream, bool readable, bool writable,
 // stream into the next (pipe()'s end: false, ending the next stage itself on 'end'), destroys
 // every stage not yet done on the first error, and calls back once, on a nextTick, when every
 // eos() has reported: the last stage is watched with { readable: false, writable: true }.
-void pipeline(const std::vector<StreamRef>& streams, std::function<void(const MaybeError&)> cb);
+// Returns what the pipeline's listener on an AbortSignal does (pipelineImpl's `abort`,
+// stream/promises' `{ signal }`): finishImpl(new AbortError()), destroying every stage not
+// yet done with it; nothing once the pipeline has finished (finishImpl disposed the listener).
+std::function<void()> pipeline(const std::vector<StreamRef>& streams,
+                               std::function<void(const MaybeError&)> cb);
+
+// new AbortError() (lib/internal/errors.js): name AbortError, code ABORT_ERR.
+JsError abort_error();
+
+// destroyImpl.destroyer(stream, err) (lib/internal/streams/destroy.js): nothing if the stream
+// is destroyed; without an error, a stream not finished (isFinished: still readable or
+// writable) is destroyed with an AbortError.
+void destroyer(Stream& stream, MaybeError err);
+
+// `for await (const chunk of stream)`: Readable.prototype[Symbol.asyncIterator] and
+// readable.iterator({ destroyOnReturn }) (createAsyncIterator in lib/internal/streams/
+// readable.js, v20). The generator registers a 'readable' listener and an eos(stream,
+// { writable: false }); each step calls stream.read() (null once destroyed): a chunk is
+// yielded, an error from eos thrown, eos's success (null) returns, otherwise it awaits a
+// promise that the next 'readable' or eos resolves. Its finally destroys the stream
+// (destroyer(stream, null): an AbortError unless it finished) on an error or, unless
+// destroyOnReturn is false, always; else it removes its listeners. Microtask hops are V8's:
+// `yield` is two (the yield's await of the chunk, then for-await's await of next()'s promise),
+// a resumed `await new Promise(next)` one, the generator's return or throw one more,
+// iter.return() (a break, a throw in the body) two.
+enum class LoopExit : std::uint8_t { ended, broke, threw };
+struct LoopStep {
+  bool brk = false;   // `break` (iter.return(), then the loop exits)
+  MaybeError thrown;  // the body threw (iter.return(), then the loop rethrows it)
+};
+struct ForAwaitOptions {
+  bool destroy_on_return = true;
+  runtime::Site site = 0;
+};
+// `body(chunk, step)` is the loop body; it calls `step` once, when the body is done (at once,
+// or after its own awaits): an empty LoopStep asks for the next chunk. `done` runs where the
+// statement after the loop runs: with the error when the loop threw.
+using ForAwaitBody = std::function<void(const Chunk&, std::function<void(LoopStep)>)>;
+using ForAwaitDone = std::function<void(LoopExit, const MaybeError&)>;
+void for_await(const StreamRef& stream, ForAwaitOptions options, ForAwaitBody body,
+               ForAwaitDone done);
 
 // ERR_STREAM_PREMATURE_CLOSE, as Node builds it.
 JsError premature_close();

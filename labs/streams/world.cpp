@@ -7,6 +7,7 @@
 namespace nodelab::streams {
 
 World::~World() {
+  controllers.clear();
   for (auto& c : cleanups)
     c();
   for (auto& [name, s] : streams_)
@@ -69,6 +70,11 @@ const std::vector<metrics::MetricInfo>& World::metric_table() {
       {"t2.readableLengthPeak", "", "second transform: largest readableLength"},
       {"t3.writableLengthPeak", "", "third transform: largest writableLength"},
       {"t3.readableLengthPeak", "", "third transform: largest readableLength"},
+      {"forAwait.chunks", "", "chunks the bodies of `forAwait` loops got"},
+      {"forAwait.bodyReadableLengthMax", "",
+       "the largest readableLength a `forAwait` body saw (bytes; objects in objectMode)"},
+      {"abort.count", "", "abort() calls that aborted an AbortController's signal"},
+      {"abort.sinkWrites", "", "write() calls the pipeline's last stage had got at the abort"},
       {"sink.writableLengthPeak", "",
        "the sink's largest writableLength (tcp: the socket's queue)"},
       {"sink.writeFalse", "", "write() false returns of the sink"},
@@ -111,6 +117,14 @@ void World::collect(metrics::MetricSet& out) {
   out.set("read.calls", static_cast<double>(all.reads));
   out.set("pause.count", static_cast<double>(all.pauses));
   out.set("paused.time_ms", paused_ms);
+  if (async.looped) {
+    out.set("forAwait.chunks", static_cast<double>(async.loop_chunks));
+    out.set("forAwait.bodyReadableLengthMax", static_cast<double>(async.body_length_max));
+  }
+  if (async.aborted) {
+    out.set("abort.count", static_cast<double>(async.aborts));
+    out.set("abort.sinkWrites", static_cast<double>(async.abort_sink_writes));
+  }
   if (!flow.ran) return;
   const auto d = [](std::uint64_t v) { return static_cast<double>(v); };
   out.set("flow.sourceBytes", d(flow.source_bytes));

@@ -38,6 +38,21 @@ struct FlowStats {
   std::map<std::string, std::uint64_t> stage_hwm;
 };
 
+// An AbortController a `pipeline` op's `signal` names; `abort` aborts it.
+struct Controller {
+  bool aborted = false;
+  std::vector<std::function<void()>> listeners;  // 'abort' listeners, in order
+};
+
+// What `forAwait` loops and aborted signals measured (ops.cpp).
+struct AsyncStats {
+  std::uint64_t loop_chunks = 0;        // chunks the loop bodies got
+  std::uint64_t body_length_max = 0;    // the largest readableLength a body saw
+  std::uint64_t aborts = 0;             // abort() calls that aborted a signal
+  std::uint64_t abort_sink_writes = 0;  // write() calls the last stage had at the abort
+  bool looped = false, aborted = false;
+};
+
 class World {
  public:
   explicit World(script::Interpreter& interp) : interp_(interp) {}
@@ -53,6 +68,8 @@ class World {
   StreamRef ref(const std::string& name);
 
   FlowStats flow;
+  AsyncStats async;
+  std::map<std::string, std::shared_ptr<Controller>> controllers;
   // Run when the world goes away (after the loop ended): close what a demo left open.
   std::vector<std::function<void()>> cleanups;
 

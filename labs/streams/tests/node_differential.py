@@ -9,18 +9,23 @@ the printed lines or the exit code is a bug in the model (Node is right).
 Not registered with CTest (it needs node and takes a while); 260 scenarios (seeds 7 and 12345)
 matched Node 20.20.2 when it was written; with writev, cork/uncork and failing writes added to
 the writable scenarios, 400 more on 2026-11-26 (seeds 1 and 2, 100 each; seeds 3 and 4 with
-only writable scenarios, 100 each).
+only writable scenarios, 100 each). With `forAwait` (fa) and stream/promises pipelines with an
+AbortSignal (pp), 310 more on 2026-12-07 (NODELAB_DIFF_KINDS=fa,pp seeds 1 and 2, 60 and 150;
+fa seed 3, 100) and 100 of every kind (seed 4).
 """
 import os, random, subprocess, sys, tempfile
 
 modes = ['sync', 'nextTick', 'immediate']
+# The kinds of micro-scenario; NODELAB_DIFF_KINDS=fa,pp picks some (fa: for await, pp:
+# stream/promises pipeline with an AbortSignal).
+KINDS = os.environ.get('NODELAB_DIFF_KINDS', 'w,pipe,pipeline,t,r,fa,pp').split(',')
 
 def scenario(rng):
   random = rng
   for _ in [0]:
     hw=random.choice([1,4,8,10,16,0,33])
     L=['lab: streams','main:']
-    kind=random.choice(['w','pipe','pipeline','t','r'])
+    kind=random.choice(KINDS)
     cm=random.choice(modes)
     if kind=='w':
         wv=random.choice(['true','false'])
@@ -66,6 +71,46 @@ def scenario(rng):
         for i in range(random.randint(1,6)):
             L.append(f"  - write: {{ stream: t, bytes: {random.choice([1,4,9])} }}")
         L.append("  - setImmediate: { then: [ { inspect: { stream: t } }, { read: { stream: t } }, { inspect: { stream: t } } ] }")
+    elif kind=='fa':
+        # for await: a body that may await a timer (not with immediate pushes: a 1 ms timer
+        # against setImmediate is a race), break, throw, destroy or read; a competing promise
+        # chain checks the microtask hops.
+        obj=random.choice(['true','false'])
+        ba=random.choice([0,0,1,2,3])
+        n=random.choice([0,1,3,6]) if ba==0 else random.choice([-1,2,5])
+        pm=random.choice(modes)
+        L.append(f"  - readable: {{ name: r, highWaterMark: {random.choice([1,2,4,8])}, objectMode: {obj}, chunk: 3, chunks: {n}, push: {pm}, log_reads: true }}")
+        L.append("  - on: { stream: r, event: end, log: end }")
+        L.append("  - on: { stream: r, event: close, log: close }")
+        L.append("  - on: { stream: r, event: error, log: rerr }")
+        f=[f"stream: r, break_after: {ba}, destroyOnReturn: {random.choice(['true','true','false'])}"]
+        if pm!='immediate' and random.random()<0.6: f.append(f"body_ms: {random.choice([0,1])}")
+        d=random.random()
+        if d<0.15: f.append("do: [ { throw: boom } ]")
+        elif d<0.3: f.append("do: [ { destroy: { stream: r, error: bad } } ]")
+        elif d<0.45: f.append("do: [ { read: { stream: r } } ]")
+        f.append("then: [ { inspect: { stream: r } } ]")
+        if random.random()<0.5: L.append("  - recurse: { via: promise, times: 5, then: [ { log: chain } ] }")
+        L.append("  - forAwait: { " + ", ".join(f) + " }")
+        if random.random()<0.5: L.append("  - promise: { then: [ { log: p1 }, { promise: { then: [ { log: p2 } ] } } ] }")
+    elif kind=='pp':
+        # stream/promises pipeline with a signal, aborted at a 'data' event of the source (or
+        # not at all), or at its end.
+        n=random.randint(1,10)
+        L.append(f"  - readable: {{ name: src, highWaterMark: {random.choice([4,16])}, chunk: 4, chunks: {n}, push: {random.choice(modes)} }}")
+        mid = random.random()<0.5
+        if mid: L.append(f"  - transform: {{ name: mid, highWaterMark: {random.choice([2,8])}, complete: {random.choice(modes)} }}")
+        fa=random.choice([0,0,2])
+        L.append(f"  - writable: {{ name: dst, highWaterMark: {hw or 1}, complete: {cm}, fail_at: {fa} }}")
+        for st in (['src','mid','dst'] if mid else ['src','dst']):
+            L.append(f"  - on: {{ stream: {st}, event: error, log: {st}err }}")
+            L.append(f"  - on: {{ stream: {st}, event: close, log: {st}close }}")
+        st='[src, mid, dst]' if mid else '[src, dst]'
+        L.append(f"  - pipeline: {{ streams: {st}, promise: true, signal: ac, then: [ {{ inspect: {{ stream: dst }} }} ] }}")
+        a=random.random()
+        if a<0.4: L.append("  - once: { stream: src, event: data, log: data, then: [ { abort: { signal: ac } } ] }")
+        elif a<0.6: L.append("  - on: { stream: src, event: end, log: end, then: [ { abort: { signal: ac } } ] }")
+        elif a<0.7: L.append("  - abort: { signal: ac }")
     else:
         L.append(f"  - readable: {{ name: r, highWaterMark: {hw}, chunk: 3, chunks: {random.randint(0,6)}, push: {cm}, log_reads: true }}")
         c=random.choice(['data','readable','read','pause'])
