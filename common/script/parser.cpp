@@ -94,6 +94,10 @@ Body Parser::parse_body(const YAML::Node& seq, BodyKind kind, double multiplier)
     case BodyKind::async_do:
       in_async_ = true;
       break;
+    case BodyKind::error_callback:
+      in_async_ = false;
+      in_catch_ = true;
+      break;
   }
   multiplier_ *= multiplier;
   body.reserve(seq.size());

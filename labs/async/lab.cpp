@@ -15,6 +15,16 @@ nodelab::cli::LabSpec nodelab::labs::spec_async() {
   spec.summary = "promises, callbacks, cancellation and concurrency limits, against real services";
   spec.headline = "floating-promise-crash";
   spec.make_registry = [] { return nodelab::async::registry(); };
+  spec.collect_metrics = [](nodelab::script::Interpreter& interp,
+                            nodelab::metrics::MetricSet& out) {
+    nodelab::async::collect_process_metrics(interp, out);
+    nodelab::async::collect_callback_metrics(interp, out);
+  };
+  // --compare of the --unhandled-rejections modes: how far each run got and how it ended.
+  spec.compare_columns = {
+      {"exit", "code", "process.exitCode"},   {"unhandled", "", "rejections.unhandled"},
+      {"events", "", "rejections.events"},    {"warnings", "", "rejections.warnings"},
+      {"timers ran", "", "callbacks.timers"}, {"lines", "logged", "logs.lines"}};
   spec.tour = {{"floating-promise-crash", false,
                 "one async function threw and nobody awaited it: the process died with exit 1 "
                 "once the drain ended, and the timer never ran"}};

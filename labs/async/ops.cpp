@@ -6,6 +6,8 @@ namespace nodelab::async {
 
 script::OpRegistry registry() {
   script::OpRegistry r = script::shared_registry("async");
+  add_process_ops(r);
+  add_callback_ops(r);
   return r;
 }
 
