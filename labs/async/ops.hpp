@@ -8,4 +8,7 @@ namespace nodelab::async {
 
 script::OpRegistry registry();
 
+// Named promises, then/catch/finally, the combinators and the `ticks` chain (promise_ops.cpp).
+void add_promise_ops(script::OpRegistry& r);
+
 }  // namespace nodelab::async
