@@ -266,7 +266,7 @@ class ReactOp final : public script::Op {
     const std::string head =
         assign(name_) + script::promise_js(on_) + "." + std::string(name()) + "(";
     if (kind_ == React::finally) {
-      w.function(head + "() => {", fulfilled_, "});");
+      w.function(head + "() => {", fulfilled_, ");");
       return;
     }
     std::string first;
