@@ -7,6 +7,7 @@
 // default mode kills the process.
 
 #include "async/ops.hpp"
+#include "async/world.hpp"
 #include "nodelab/lab_list.hpp"
 
 nodelab::cli::LabSpec nodelab::labs::spec_async() {
@@ -17,6 +18,7 @@ nodelab::cli::LabSpec nodelab::labs::spec_async() {
   spec.make_registry = [] { return nodelab::async::registry(); };
   spec.collect_metrics = [](nodelab::script::Interpreter& interp,
                             nodelab::metrics::MetricSet& out) {
+    interp.extension<nodelab::async::World>().collect(out);
     nodelab::async::collect_process_metrics(interp, out);
     nodelab::async::collect_callback_metrics(interp, out);
   };

@@ -10,6 +10,8 @@ namespace nodelab::async {
 
 script::OpRegistry registry();
 
+// Named promises, then/catch/finally, the combinators and the `ticks` chain (promise_ops.cpp).
+void add_promise_ops(script::OpRegistry& r);
 // process_ops.cpp: process.on('unhandledRejection' | 'rejectionHandled'); rejections.*
 void add_process_ops(script::OpRegistry& r);
 void collect_process_metrics(script::Interpreter& interp, metrics::MetricSet& out);
