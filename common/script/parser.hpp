@@ -22,12 +22,12 @@ struct Scenario;
 
 // How a nested op list relates to its parent, which decides what may appear in it.
 enum class BodyKind : std::uint8_t {
-  callback,   // `then` of a callback: a new JS function (no `await` unless it is async)
-  control,    // `do` of repeat/try: the same function as the parent
-  handler,    // `catch` of try: the same function, with `{error}` bound
-  async_do,   // `do` of async: an async function, where `await` may stand
-  reaction,   // a promise reaction's function (v) => {...}: `{value}` is its argument
-  rejection,  // an onRejected reaction (v) => { const e = v; ... }: `{value}` and `{error}`
+  callback,        // `then` of a callback: a new JS function (no `await` unless it is async)
+  control,         // `do` of repeat/try: the same function as the parent
+  handler,         // `catch` of try: the same function, with `{error}` bound
+  async_do,        // `do` of async: an async function, where `await` may stand
+  reaction,        // a promise reaction's function (v) => {...}: `{value}` is its argument
+  rejection,       // an onRejected reaction (v) => { const e = v; ... }: `{value}` and `{error}`
   error_callback,  // `then` of a listener given an error (process 'unhandledRejection'): a
                    // new JS function with `{error}` bound to its first argument's message
 };
