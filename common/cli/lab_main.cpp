@@ -216,12 +216,15 @@ report::RunReport run_scenario(const LabSpec& spec, const script::OpRegistry& re
     r.exit_code = kExitExpectationFailed;
   } else if (r.result.outcome != runtime::Outcome::completed) {
     r.exit_code = 1;
+  } else {
+    r.exit_code = r.result.exit_code;  // process.exitCode
   }
   return r;
 }
 
 runtime::RuntimeOptions runtime_options(const Options& o, const script::Scenario& s) {
   runtime::RuntimeOptions options;
+  if (s.unhandled_rejections) options.unhandled_rejections = *s.unhandled_rejections;
   options.eld_resolution = std::chrono::milliseconds(
       o.resolution_given || !s.resolution_ms ? o.resolution_ms : *s.resolution_ms);
   // --logs-only prints no narration: the per-callback recording is needed only when the

@@ -47,6 +47,11 @@ void write_json(std::FILE* out, const RunReport& r, bool pretty) {
   w.field("lab", r.lab_id);
   w.key("scenario").begin_object();
   w.field("name", s.name).field("title", s.title).field("file", s.file);
+  if (s.unhandled_rejections) {
+    w.key("process").begin_object();
+    w.field("unhandledRejections", runtime::mode_name(*s.unhandled_rejections));
+    w.end_object();
+  }
   w.end_object();
 
   if (r.scenario != nullptr && !s.variant.empty()) w.field("variant", s.variant);
@@ -122,6 +127,10 @@ void write_json(std::FILE* out, const RunReport& r, bool pretty) {
   w.key("outcome").begin_object();
   w.field("kind", outcome_name(r.result.outcome));
   w.field("exit_code", r.exit_code);
+  // process.exitCode, which a completed run exits with (warn-with-error-code sets it).
+  if (r.result.outcome == runtime::Outcome::completed) {
+    w.field("process_exit_code", r.result.exit_code);
+  }
   w.field("summary", describe_outcome(r));
   if (r.result.outcome == runtime::Outcome::uncaught_exception ||
       r.result.outcome == runtime::Outcome::unhandled_rejection) {

@@ -83,7 +83,8 @@ std::string describe_callback(const CallbackRecord& rec, const script::Scenario&
   if (rec.kind == CallbackKind::main) return "main script";
   std::string label = std::string(runtime::kind_name(rec.kind));
   // "setTimeout callback", "process 'warning' listener"; "I/O callback" as it is.
-  if (rec.kind == CallbackKind::warning || rec.kind == CallbackKind::message) {
+  if (rec.kind == CallbackKind::warning || rec.kind == CallbackKind::message ||
+      rec.kind == CallbackKind::process_event) {
     label += " listener";
   } else if (!label.ends_with("callback")) {
     label += " callback";
@@ -185,15 +186,24 @@ std::string describe_outcome(const RunReport& r) {
   const auto& res = r.result;
   switch (res.outcome) {
     case runtime::Outcome::completed:
+      if (res.exit_code != 0) {
+        return fmt::format(
+            "completed: the loop ran out of work; an unhandled rejection set process.exitCode "
+            "= {} (--unhandled-rejections=warn-with-error-code), so Node exits with {}",
+            res.exit_code, res.exit_code);
+      }
       return "completed: the loop ran out of work";
     case runtime::Outcome::uncaught_exception:
       return fmt::format("the process died: uncaught {} (in the {} phase) -- Node exits with 1",
                          res.error.headline(), runtime::phase_name(res.phase));
     case runtime::Outcome::unhandled_rejection:
       return fmt::format(
-          "the process died: unhandled promise rejection, {} -- Node 15+ (mode 'throw') exits "
+          "the process died: unhandled promise rejection, {} -- Node 15+ (mode '{}') exits "
           "with 1 after the queues drain",
-          res.error.headline());
+          res.error.headline(),
+          r.scenario != nullptr && r.scenario->unhandled_rejections
+              ? runtime::mode_name(*r.scenario->unhandled_rejections)
+              : "throw");
     case runtime::Outcome::stopped:
       return fmt::format("stopped: {}; the figures are partial", stop_reason_text(res.stop));
   }
@@ -205,6 +215,11 @@ void print_header(std::FILE* out, const RunReport& r, const Style& st) {
   fmt::print(out, "{}\n", st.bold(fmt::format("lab-{} · {}", r.lab_id, s.name)));
   if (!s.title.empty()) {
     fmt::print(out, "{}\n", wrap_text(s.title, static_cast<std::size_t>(terminal_width(out)), 0));
+  }
+  if (s.unhandled_rejections) {
+    fmt::print(out, "{}\n",
+               fmt::format("process: node --unhandled-rejections={}",
+                           runtime::mode_name(*s.unhandled_rejections)));
   }
   fmt::print(out, "{}\n\n", st.dim(s.file));
 }

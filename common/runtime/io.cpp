@@ -178,7 +178,8 @@ struct Runtime::ReadFileReq {
   std::vector<char> buffer;
   std::size_t size = 0;  // from fstat; 0 = unknown, read until EOF
   std::size_t pos = 0;
-  Task callback;
+  ReadFileCallback callback;  // (err, bytes): err is the failed step's libuv error, or 0
+  int error = 0;
   Site site = 0;
   CallbackId parent = kNoCallback;
   Nanos scheduled{0};
@@ -194,6 +195,11 @@ struct Runtime::ReadFileReq {
 };
 
 void Runtime::read_file(std::string path, Task cb, Site site) {
+  read_file_with_result(
+      std::move(path), [cb = std::move(cb)](int, std::size_t) { cb(); }, site);
+}
+
+void Runtime::read_file_with_result(std::string path, ReadFileCallback cb, Site site) {
   if (dead_) return;
   auto r = std::make_unique<ReadFileReq>();
   r->rt = this;
@@ -298,11 +304,15 @@ void Runtime::on_fs_done(std::unique_ptr<ReadFileReq>& owned, int status) {
   const std::int64_t result = r->result;
   switch (r->step) {
     case Step::open:
-      if (result < 0) return rt->finish_read_file(std::move(owned));
+      if (result < 0) {
+        r->error = static_cast<int>(result);
+        return rt->finish_read_file(std::move(owned));
+      }
       r->step = Step::fstat;
       break;
     case Step::fstat:
       if (result < 0) {
+        r->error = static_cast<int>(result);
         r->step = Step::close;
         break;
       }
@@ -311,6 +321,7 @@ void Runtime::on_fs_done(std::unique_ptr<ReadFileReq>& owned, int status) {
       break;
     case Step::read:
       if (result < 0) {
+        r->error = static_cast<int>(result);
         r->step = Step::close;
         break;
       }
@@ -318,6 +329,7 @@ void Runtime::on_fs_done(std::unique_ptr<ReadFileReq>& owned, int status) {
       if (r->pos == r->size || result == 0) r->step = Step::close;
       break;
     case Step::close:
+      if (result < 0 && r->error == 0) r->error = static_cast<int>(result);
       return rt->finish_read_file(std::move(owned));
   }
   rt->submit_fs_step(std::move(owned));
@@ -326,8 +338,10 @@ void Runtime::on_fs_done(std::unique_ptr<ReadFileReq>& owned, int status) {
 void Runtime::finish_read_file(std::unique_ptr<ReadFileReq> r) {
   --in_flight_;
   read_file_latency_.record(static_cast<std::uint64_t>((hrtime() - r->scheduled).count()));
+  const int error = r->error;
+  const std::size_t bytes = error == 0 ? r->pos : 0;
   make_callback(CallbackKind::read_file, Phase::poll, r->site, r->parent, r->scheduled,
-                r->callback);
+                [&cb = r->callback, error, bytes] { cb(error, bytes); });
 }
 
 // ---------------------------------------------------------------------------------------

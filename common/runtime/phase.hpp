@@ -93,7 +93,8 @@ constexpr const PhaseLook& phase_look(Phase p) {
   X(close, "close callback")            \
   X(warning, "process 'warning'")       \
   X(io, "I/O callback")                 \
-  X(message, "MessagePort 'message'")
+  X(message, "MessagePort 'message'")   \
+  X(process_event, "process event")
 
 enum class CallbackKind : std::uint8_t {
 #define X(id, name) id,
@@ -101,7 +102,7 @@ enum class CallbackKind : std::uint8_t {
 #undef X
 };
 
-inline constexpr std::array<std::string_view, 15> kCallbackKindNames = {
+inline constexpr std::array<std::string_view, 16> kCallbackKindNames = {
 #define X(id, name) name,
     NODELAB_CALLBACK_KIND_MAP(X)
 #undef X

@@ -9,7 +9,16 @@
 #include <limits>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace nodelab::runtime {
+
+std::optional<UnhandledRejections> parse_unhandled_rejections(std::string_view s) {
+  for (std::size_t i = 0; i < std::size(kUnhandledRejectionsModes); ++i) {
+    if (kUnhandledRejectionsModes[i] == s) return static_cast<UnhandledRejections>(i);
+  }
+  return std::nullopt;
+}
 
 unsigned threadpool_size() {
   // libuv 1.44 src/threadpool.c init_threads(): nthreads is unsigned, so a negative value
@@ -160,8 +169,7 @@ void Runtime::invoke(CallbackKind kind, Phase phase, Site site, CallbackId paren
     if (on_throw == OnThrow::reject) {
       // V8's PromiseRejectCallback -> lib/internal/process/promises.js unhandledRejection:
       // remembered, and checked after the drain (processPromiseRejections).
-      pending_rejections_.push_back(Rejection{t.error(), id, new_promise_id()});
-      has_rejection_to_warn_ = true;
+      promise_rejected_without_handler(new_promise_id(), t.error());
     } else {
       die(Outcome::uncaught_exception, t.error(), id, phase);
     }
@@ -235,15 +243,42 @@ void Runtime::reject_promise(JsError error) {
   promise_rejected_without_handler(new_promise_id(), std::move(error));
 }
 
+// unhandledRejection(): remembered with the next uid ("rejection id"); checked after the drain.
 void Runtime::promise_rejected_without_handler(PromiseId id, JsError reason) {
   if (dead_) return;
-  pending_rejections_.push_back(Rejection{std::move(reason), current_, id});
+  ++rejection_stats_.raised;
+  pending_rejections_.push_back(Rejection{std::move(reason), current_, id, ++last_rejection_uid_});
   has_rejection_to_warn_ = true;
 }
 
-// handledRejection(): a rejection still pending is forgotten (maybeUnhandledPromises.delete).
+// handledRejection(): a rejection not checked yet is forgotten without a word
+// (pendingUnhandledRejections.delete); one already reported as unhandled is handled
+// asynchronously: 'rejectionHandled' (or PromiseRejectionHandledWarning) at the next check.
 void Runtime::promise_handler_added_after_reject(PromiseId id) {
-  std::erase_if(pending_rejections_, [id](const Rejection& r) { return r.promise == id; });
+  if (dead_) return;
+  const auto pending = std::find_if(pending_rejections_.begin(), pending_rejections_.end(),
+                                    [id](const Rejection& r) { return r.promise == id; });
+  if (pending != pending_rejections_.end()) {
+    pending_rejections_.erase(pending);
+    ++rejection_stats_.handled_in_drain;
+    return;
+  }
+  const auto it = maybe_unhandled_.find(id);
+  if (it == maybe_unhandled_.end()) return;
+  Rejection r = std::move(it->second);
+  maybe_unhandled_.erase(it);
+  r.where = current_;
+  ++rejection_stats_.handled_late;
+  async_handled_.push_back(std::move(r));
+  has_rejection_to_warn_ = true;
+}
+
+void Runtime::on_unhandled_rejection(RejectionListener fn, Site site) {
+  unhandled_rejection_listeners_.push_back({std::move(fn), site});
+}
+
+void Runtime::on_rejection_handled(HandledListener fn, Site site) {
+  rejection_handled_listeners_.push_back({std::move(fn), site});
 }
 
 // V8's PerformCheckpoint: run microtasks until the queue is empty, including the ones
@@ -280,14 +315,138 @@ void Runtime::process_ticks_and_rejections() {
   has_rejection_to_warn_ = false;
 }
 
-// Node >= 15 default mode `throw`: no 'unhandledRejection' listener exists in a scenario,
-// so the first pending rejection becomes an uncaught exception and the process dies.
+namespace {
+
+// noSideEffectsToString(reason): String(reason) without calling user code. A non-Error reason
+// is kept as its util.inspect() text, which quotes a string: String() does not.
+std::string no_side_effects_to_string(const JsError& reason) {
+  if (reason.is_error) return reason.name + ": " + reason.message;
+  const std::string& m = reason.message;
+  if (m.size() < 2 || m.front() != '\'' || m.back() != '\'') return m;
+  std::string out;
+  for (std::size_t i = 1; i + 1 < m.size(); ++i) {
+    if (m[i] == '\\' && i + 2 < m.size()) {
+      const char c = m[++i];
+      out += c == 'n' ? '\n' : c == 't' ? '\t' : c;
+    } else {
+      out += m[i];
+    }
+  }
+  return out;
+}
+
+// What triggerUncaughtException(err, true) raises: the reason if it is an Error, else
+// UnhandledPromiseRejection (code ERR_UNHANDLED_REJECTION) naming it.
+JsError uncaught_from_promise(const JsError& reason) {
+  if (reason.is_error) return reason;
+  return JsError{"UnhandledPromiseRejection", "ERR_UNHANDLED_REJECTION",
+                 "This error originated either by throwing inside of an async function without a "
+                 "catch block, or by rejecting a promise which was not handled with .catch(). The "
+                 "promise rejected with the reason \"" +
+                     no_side_effects_to_string(reason) + "\".",
+                 true};
+}
+
+}  // namespace
+
+// process.emit(): each listener in order, on a copy of the list (EventEmitter.emit).
+bool Runtime::emit_unhandled_rejection(const JsError& reason, PromiseId promise, CallbackId where) {
+  if (unhandled_rejection_listeners_.empty()) return false;
+  ++rejection_stats_.events;
+  const auto listeners = unhandled_rejection_listeners_;
+  for (const auto& l : listeners) {
+    invoke(
+        CallbackKind::process_event, Phase::next_tick, l.site, where, Nanos(-1),
+        [&] { l.fn(reason, promise); }, OnThrow::uncaught);
+    if (!keep_going()) break;
+  }
+  return true;
+}
+
+bool Runtime::emit_rejection_handled(PromiseId promise, CallbackId where) {
+  if (rejection_handled_listeners_.empty()) return false;
+  ++rejection_stats_.rejection_handled_events;
+  const auto listeners = rejection_handled_listeners_;
+  for (const auto& l : listeners) {
+    invoke(
+        CallbackKind::process_event, Phase::next_tick, l.site, where, Nanos(-1),
+        [&] { l.fn(promise); }, OnThrow::uncaught);
+    if (!keep_going()) break;
+  }
+  return true;
+}
+
+// emitUnhandledRejectionWarning(): the reason first (an Error's stack, whose first line is
+// "Name: message"; the frames that follow name files, and are left out on both sides), then
+// the UnhandledPromiseRejectionWarning itself with the rejection id.
+void Runtime::emit_unhandled_rejection_warning(const JsError& reason, std::uint64_t uid) {
+  emit_warning("UnhandledPromiseRejectionWarning",
+               reason.is_error ? reason.headline() : no_side_effects_to_string(reason));
+  emit_warning("UnhandledPromiseRejectionWarning",
+               fmt::format("Unhandled promise rejection. This error originated either by throwing "
+                           "inside of an async function without a catch block, or by rejecting a "
+                           "promise which was not handled with .catch(). To terminate the node "
+                           "process on unhandled promise rejection, use the CLI flag "
+                           "`--unhandled-rejections=strict` (see "
+                           "https://nodejs.org/api/cli.html#cli_unhandled_rejections_mode). "
+                           "(rejection id: {})",
+                           uid));
+  rejection_stats_.warnings += 2;
+}
+
+// processPromiseRejections(): first the late handlers ('rejectionHandled', else a
+// PromiseRejectionHandledWarning), then every rejection still pending, as the mode says.
+// True when it ran JS or queued a warning, so the drain goes round again.
 bool Runtime::process_promise_rejections() {
-  if (pending_rejections_.empty()) return false;
-  Rejection r = std::move(pending_rejections_.front());
-  pending_rejections_.pop_front();
-  die(Outcome::unhandled_rejection, std::move(r.error), r.where, Phase::microtask);
-  return false;
+  bool maybe_scheduled = !async_handled_.empty();
+  while (!async_handled_.empty()) {
+    const Rejection r = std::move(async_handled_.front());
+    async_handled_.pop_front();
+    if (!emit_rejection_handled(r.promise, r.where)) {
+      emit_warning(
+          "PromiseRejectionHandledWarning",
+          fmt::format("Promise rejection was handled asynchronously (rejection id: {})", r.uid));
+      ++rejection_stats_.warnings;
+    }
+    if (!keep_going()) return false;
+  }
+  std::deque<Rejection> pending;
+  pending.swap(pending_rejections_);
+  for (const Rejection& r : pending) {
+    maybe_unhandled_[r.promise] = r;  // promiseInfo.warned = true
+    ++rejection_stats_.unhandled;
+    switch (options_.unhandled_rejections) {
+      case UnhandledRejections::strict:
+        // triggerUncaughtException(err, true) first: with no 'uncaughtException' listener the
+        // process dies before 'unhandledRejection' is emitted.
+        die(Outcome::unhandled_rejection, uncaught_from_promise(r.error), r.where,
+            Phase::microtask);
+        return false;
+      case UnhandledRejections::none:
+        emit_unhandled_rejection(r.error, r.promise, r.where);
+        break;
+      case UnhandledRejections::warn:
+        emit_unhandled_rejection(r.error, r.promise, r.where);
+        if (keep_going()) emit_unhandled_rejection_warning(r.error, r.uid);
+        break;
+      case UnhandledRejections::throw_:
+        if (!emit_unhandled_rejection(r.error, r.promise, r.where)) {
+          die(Outcome::unhandled_rejection, uncaught_from_promise(r.error), r.where,
+              Phase::microtask);
+          return false;
+        }
+        break;
+      case UnhandledRejections::warn_with_error_code:
+        if (!emit_unhandled_rejection(r.error, r.promise, r.where)) {
+          emit_unhandled_rejection_warning(r.error, r.uid);
+          result_.exit_code = 1;  // process.exitCode = kGenericUserError
+        }
+        break;
+    }
+    if (!keep_going()) return false;  // a listener threw
+    maybe_scheduled = true;
+  }
+  return maybe_scheduled || !pending_rejections_.empty();
 }
 
 // runNextTicks: used between timers and between immediates.

@@ -21,8 +21,10 @@
 //   processTicksAndRejections / runNextTicks, src/api/callback.cc
 //   InternalCallbackScope::Close): all ticks, then all microtasks, until both are empty;
 //   after the main script and after every macrotask callback (Node >= 11).
-// - Unhandled rejections in Node 15+'s default `throw` mode (lib/internal/process/
-//   promises.js processPromiseRejections): checked after a full drain; the process dies.
+// - Unhandled rejections (lib/internal/process/promises.js unhandledRejection,
+//   handledRejection, processPromiseRejections): checked after a full drain, in each of
+//   Node 20's five --unhandled-rejections modes, with the 'unhandledRejection' and
+//   'rejectionHandled' process events and their warnings.
 // - fs.readFile (lib/internal/fs/read_file_context.js): open, fstat, read, close as four
 //   uv_fs requests on the libuv threadpool, each completing in its own poll phase.
 // - Threadpool tasks via uv_queue_work; close callbacks via uv_close.
@@ -76,8 +78,30 @@ using TimerId = std::uint64_t;
 // promise object itself; lib/internal/process/promises.js keys its maps by it).
 using PromiseId = std::uint64_t;
 
+// node --unhandled-rejections=MODE (lib/internal/process/promises.js
+// getUnhandledRejectionsMode); `throw` is Node 20's default.
+enum class UnhandledRejections : std::uint8_t { throw_, strict, warn, warn_with_error_code, none };
+inline constexpr std::string_view kUnhandledRejectionsModes[] = {"throw", "strict", "warn",
+                                                                 "warn-with-error-code", "none"};
+constexpr std::string_view mode_name(UnhandledRejections m) {
+  return kUnhandledRejectionsModes[static_cast<std::size_t>(m)];
+}
+std::optional<UnhandledRejections> parse_unhandled_rejections(std::string_view s);
+
+// What the rejection bookkeeping saw in one run (the async lab's `rejections.*` figures).
+struct RejectionStats {
+  std::uint64_t raised = 0;            // promises rejected with no handler (the uid counter)
+  std::uint64_t handled_in_drain = 0;  // given a handler before the check: no event
+  std::uint64_t unhandled = 0;         // still unhandled at a check (each one reported once)
+  std::uint64_t events = 0;            // 'unhandledRejection' emits that had a listener
+  std::uint64_t handled_late = 0;      // a handler attached after the check
+  std::uint64_t rejection_handled_events = 0;  // 'rejectionHandled' emits with a listener
+  std::uint64_t warnings = 0;  // process warnings emitted by the rejection machinery
+};
+
 struct RuntimeOptions {
   std::chrono::milliseconds eld_resolution{10};  // monitorEventLoopDelay({resolution})
+  UnhandledRejections unhandled_rejections = UnhandledRejections::throw_;
   RecorderLimits recorder{};
   // Keep a record of every callback (narration, --json, --trace, `phases` expectations).
   // Off, the runtime only counts callbacks and reads no clock per queued callback: what
@@ -95,6 +119,7 @@ struct RunResult {
   CallbackId where = kNoCallback;  // the callback that threw
   Phase phase = Phase::main;       // where that callback ran
   StopReason stop = StopReason::none;
+  int exit_code = 0;  // process.exitCode when the loop ran out of work (warn-with-error-code: 1)
 };
 
 // libuv's pool size rule (src/threadpool.c init_threads): UV_THREADPOOL_SIZE read with
@@ -132,7 +157,23 @@ class Runtime {
   PromiseId new_promise_id() { return ++last_promise_id_; }
   void promise_rejected_without_handler(PromiseId id, JsError reason);
   void promise_handler_added_after_reject(PromiseId id);
+  // process.on('unhandledRejection', (reason, promise) => ...) and
+  // process.on('rejectionHandled', (promise) => ...): listeners in the order added, each run
+  // as a callback of its own in the drain that processes the rejections; a throw in one is an
+  // uncaught exception, as a throw out of process.emit is in Node.
+  using RejectionListener = std::function<void(const JsError& reason, PromiseId promise)>;
+  using HandledListener = std::function<void(PromiseId promise)>;
+  void on_unhandled_rejection(RejectionListener fn, Site site);
+  void on_rejection_handled(HandledListener fn, Site site);
+  UnhandledRejections unhandled_rejections_mode() const { return options_.unhandled_rejections; }
+  const RejectionStats& rejection_stats() const { return rejection_stats_; }
+  // The code the process exits with, as it stands: 1 once it died, else process.exitCode.
+  int process_exit_code() const { return dead_ ? 1 : result_.exit_code; }
   void read_file(std::string path, Task cb, Site site);
+  // fs.readFile with its error-first callback's arguments: `err` is 0 or a libuv error
+  // (UV_ENOENT...: uv_err_name gives Node's err.code), `bytes` the data's length.
+  using ReadFileCallback = std::function<void(int err, std::size_t bytes)>;
+  void read_file_with_result(std::string path, ReadFileCallback cb, Site site);
   // A task that occupies one threadpool thread for `work` (spinning on the clock).
   void queue_threadpool(Nanos work, Task cb, Site site);
   // uv_queue_work, as Node's crypto and zlib use it: `work` runs on a libuv pool thread (it
@@ -279,6 +320,10 @@ class Runtime {
   bool process_promise_rejections();
   void run_next_ticks();
   void callback_scope_close();
+  // process.emit('unhandledRejection' | 'rejectionHandled'): false with no listener.
+  bool emit_unhandled_rejection(const JsError& reason, PromiseId promise, CallbackId where);
+  bool emit_rejection_handled(PromiseId promise, CallbackId where);
+  void emit_unhandled_rejection_warning(const JsError& reason, std::uint64_t uid);
 
   // ---- invoking JS ----
   enum class OnThrow : std::uint8_t { uncaught, reject };
@@ -368,13 +413,27 @@ class Runtime {
   std::deque<QueuedTask> microtask_queue_;
   bool has_tick_scheduled_ = false;
   bool has_rejection_to_warn_ = false;
+  // lib/internal/process/promises.js: pendingUnhandledRejections (in order of rejection),
+  // maybeUnhandledPromises (checked, waiting for a late handler) and asyncHandledRejections.
   struct Rejection {
     JsError error;
     CallbackId where = kNoCallback;
     PromiseId promise = 0;
+    std::uint64_t uid = 0;  // lastPromiseId: the "rejection id" of the warnings
   };
   PromiseId last_promise_id_ = 0;
+  std::uint64_t last_rejection_uid_ = 0;
   std::deque<Rejection> pending_rejections_;
+  std::unordered_map<PromiseId, Rejection> maybe_unhandled_;
+  std::deque<Rejection> async_handled_;
+  template <class Fn>
+  struct Listener {
+    Fn fn;
+    Site site = 0;
+  };
+  std::vector<Listener<RejectionListener>> unhandled_rejection_listeners_;
+  std::vector<Listener<HandledListener>> rejection_handled_listeners_;
+  RejectionStats rejection_stats_;
 
   // in-flight requests (threadpool work, fs chains, closing handles)
   std::uint64_t in_flight_ = 0;

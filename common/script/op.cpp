@@ -14,6 +14,7 @@ Text Text::parse(std::string_view raw) {
   Text t;
   t.raw_ = std::string(raw);
   constexpr std::string_view kError = "{error}";
+  constexpr std::string_view kValue = "{value}";
   std::string literal;
   for (std::size_t i = 0; i < raw.size();) {
     if (raw.substr(i, kError.size()) == kError) {
@@ -21,6 +22,11 @@ Text Text::parse(std::string_view raw) {
       literal.clear();
       t.parts_.push_back({true, {}});
       i += kError.size();
+    } else if (raw.substr(i, kValue.size()) == kValue) {
+      if (!literal.empty()) t.parts_.push_back({false, std::move(literal)});
+      literal.clear();
+      t.parts_.push_back({false, {}, true});
+      i += kValue.size();
     } else {
       literal += raw[i++];
     }
@@ -36,11 +42,25 @@ bool Text::uses_error() const {
   return false;
 }
 
-std::string Text::render(const ErrorEnv& error) const {
-  if (parts_.size() == 1 && !parts_[0].is_error) return parts_[0].literal;
+bool Text::uses_value() const {
+  for (const auto& p : parts_) {
+    if (p.is_value) return true;
+  }
+  return false;
+}
+
+std::string Text::render(const ErrorEnv& error, const ValueEnv& value) const {
+  if (parts_.size() == 1 && !parts_[0].is_error && !parts_[0].is_value) return parts_[0].literal;
   std::string out;
-  for (const auto& p : parts_)
-    out += p.is_error ? (error ? *error : std::string()) : p.literal;
+  for (const auto& p : parts_) {
+    if (p.is_error) {
+      out += error ? *error : std::string();
+    } else if (p.is_value) {
+      out += value ? value->shown : std::string("undefined");
+    } else {
+      out += p.literal;
+    }
+  }
   return out;
 }
 
@@ -48,7 +68,7 @@ std::string Text::js() const {
   std::string out;
   for (const auto& p : parts_) {
     if (!out.empty()) out += " + ";
-    out += p.is_error ? "e.message" : js_string(p.literal);
+    out += p.is_error ? "e.message" : p.is_value ? "__show(v)" : js_string(p.literal);
   }
   return out;
 }

@@ -25,6 +25,14 @@ using Body = std::vector<std::unique_ptr<Op>>;
 // inside a catch body capture it, as a JavaScript closure captures `e`.
 using ErrorEnv = std::shared_ptr<const std::string>;
 
+// `v` of the nearest enclosing async function or promise reaction, as the lab displays it
+// (runtime::show): `{value}` in a text. A cell shared by the closures created in that
+// function, as JavaScript closures share a `let`: an `await` updates it in place.
+struct ValueCell {
+  std::string shown = "undefined";
+};
+using ValueEnv = std::shared_ptr<ValueCell>;
+
 // What an op asks of the machine running it.
 struct Flow {
   enum class Kind : std::uint8_t { next, repeat, try_catch, await_ };
@@ -62,17 +70,21 @@ class Op {
   runtime::Site site = 0;  // index in Scenario::sites
 };
 
-// A log/throw text; inside a catch body `{error}` stands for e.message.
+// A log/throw text; inside a catch body `{error}` stands for e.message; inside an async
+// function or a promise reaction `{value}` stands for __show(v).
 class Text {
  public:
   struct Part {
     bool is_error = false;
     std::string literal;
+    bool is_value = false;
   };
   static Text parse(std::string_view raw);
   bool uses_error() const;
-  std::string render(const ErrorEnv& error) const;
-  // A JavaScript expression: a string literal, or a concatenation with e.message.
+  bool uses_value() const;
+  std::string render(const ErrorEnv& error, const ValueEnv& value = nullptr) const;
+  // A JavaScript expression: a string literal, or a concatenation with e.message and
+  // __show(v) (runtime::show_twin_helper; the op emitting it declares the helper).
   std::string js() const;
   const std::string& raw() const { return raw_; }
 

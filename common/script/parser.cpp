@@ -81,6 +81,7 @@ Body Parser::parse_body(const YAML::Node& seq, BodyKind kind, double multiplier)
   }
   const bool saved_async = in_async_;
   const bool saved_catch = in_catch_;
+  const bool saved_value = in_value_;
   const double saved_multiplier = multiplier_;
   switch (kind) {
     case BodyKind::callback:
@@ -93,6 +94,20 @@ Body Parser::parse_body(const YAML::Node& seq, BodyKind kind, double multiplier)
       break;
     case BodyKind::async_do:
       in_async_ = true;
+      in_value_ = true;
+      break;
+    case BodyKind::reaction:
+      in_async_ = false;
+      in_value_ = true;
+      break;
+    case BodyKind::rejection:
+      in_async_ = false;
+      in_value_ = true;
+      in_catch_ = true;
+      break;
+    case BodyKind::error_callback:
+      in_async_ = false;
+      in_catch_ = true;
       break;
   }
   multiplier_ *= multiplier;
@@ -101,6 +116,7 @@ Body Parser::parse_body(const YAML::Node& seq, BodyKind kind, double multiplier)
     body.push_back(parse_op(item));
   in_async_ = saved_async;
   in_catch_ = saved_catch;
+  in_value_ = saved_value;
   multiplier_ = saved_multiplier;
   --depth_;
   return body;
@@ -229,6 +245,14 @@ Text Parser::text(const YAML::Node& n, std::string_view what) {
   Text t = Text::parse(string(n, what));
   if (t.uses_error() && !in_catch_) {
     fail(n, "`{error}` names the caught error: it may only appear inside a `catch` body");
+  }
+  if (t.uses_value()) {
+    if (!in_value_) {
+      fail(n,
+           "`{value}` names the awaited value or a promise reaction's argument: it may only "
+           "appear inside an `async` body or a reaction's body");
+    }
+    use_value();
   }
   return t;
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "script/limits.hpp"
 #include "script/op.hpp"
@@ -21,10 +22,14 @@ struct Scenario;
 
 // How a nested op list relates to its parent, which decides what may appear in it.
 enum class BodyKind : std::uint8_t {
-  callback,  // `then` of a callback: a new JS function (no `await` unless it is async)
-  control,   // `do` of repeat/try: the same function as the parent
-  handler,   // `catch` of try: the same function, with `{error}` bound
-  async_do,  // `do` of async: an async function, where `await` may stand
+  callback,        // `then` of a callback: a new JS function (no `await` unless it is async)
+  control,         // `do` of repeat/try: the same function as the parent
+  handler,         // `catch` of try: the same function, with `{error}` bound
+  async_do,        // `do` of async: an async function, where `await` may stand
+  reaction,        // a promise reaction's function (v) => {...}: `{value}` is its argument
+  rejection,       // an onRejected reaction (v) => { const e = v; ... }: `{value}` and `{error}`
+  error_callback,  // `then` of a listener given an error (process 'unhandledRejection'): a
+                   // new JS function with `{error}` bound to its first argument's message
 };
 
 class Fields;
@@ -65,6 +70,15 @@ class Parser {
 
   bool in_async() const { return in_async_; }
   bool in_catch() const { return in_catch_; }
+  // Inside an async function or a promise reaction (or a callback they create), where `v`
+  // is bound: `{value}` may appear.
+  bool in_value() const { return in_value_; }
+  // The function being parsed reads or assigns its `v` (its twin then declares `let v;`).
+  void use_value() { value_used_ = true; }
+  // A function binding its own `v` begins: returns the enclosing one's flag for
+  // end_value_scope(), which returns whether this function used `v`.
+  bool begin_value_scope() { return std::exchange(value_used_, false); }
+  bool end_value_scope(bool saved) { return std::exchange(value_used_, saved); }
   double multiplier() const { return multiplier_; }
   // Accounts ops that will execute `count` times (per run of the enclosing body).
   void add_expanded(double count, const YAML::Node& at);
@@ -95,6 +109,8 @@ class Parser {
   int depth_ = 0;
   bool in_async_ = false;
   bool in_catch_ = false;
+  bool in_value_ = false;
+  bool value_used_ = false;
   double multiplier_ = 1;
   double expanded_ = 0;
   double busy_ms_ = 0;

@@ -14,8 +14,31 @@ namespace nodelab::script {
 
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"lab",    "name",   "title",    "answer",    "main",
-                                         "expect", "params", "variants", "resolution"};
+constexpr std::string_view kTopKeys[] = {"lab",    "name",   "title",    "answer",     "main",
+                                         "expect", "params", "variants", "resolution", "process"};
+
+// `process:` is the process's configuration, what node takes on its command line:
+// {unhandledRejections: throw | strict | warn | warn-with-error-code | none}.
+std::optional<runtime::UnhandledRejections> parse_process(Parser& p, const YAML::Node& n) {
+  p.visit(n);
+  if (!n.IsMap()) {
+    p.fail(n, fmt::format("`process` is a mapping of node's process options, e.g. "
+                          "{{unhandledRejections: warn}}; got {}",
+                          node_kind_name(n)));
+  }
+  Fields f = p.fields(n, "process", {"unhandledRejections"});
+  if (!f.has("unhandledRejections")) return std::nullopt;
+  const std::string mode = f.string("unhandledRejections");
+  const auto parsed = runtime::parse_unhandled_rejections(mode);
+  if (!parsed) {
+    p.fail(
+        f.get("unhandledRejections"),
+        fmt::format("`unhandledRejections` is node's --unhandled-rejections mode: throw, strict, "
+                    "warn, warn-with-error-code or none; got '{}'",
+                    mode));
+  }
+  return parsed;
+}
 
 // Names that may be cited as {path}: a metric, or <variant>.<metric> (filled in --compare).
 bool known_placeholder(const std::string& path, const OpRegistry& registry, const Scenario& s) {
@@ -328,7 +351,9 @@ void parse_variants(Parser& p, const YAML::Node& n, Scenario& s) {
                     [&](const Variant& w) { return w.name == v.name; })) {
       p.fail(kv.first, fmt::format("duplicate variant '{}'", v.name));
     }
-    Fields f = p.fields(kv.second, "a variant", {"title", "params", "env", "resolution", "expect"});
+    Fields f = p.fields(kv.second, "a variant",
+                        {"title", "params", "env", "resolution", "process", "expect"});
+    if (f.has("process")) v.process_node = f.get("process");
     if (f.has("title")) v.title_node = f.get("title");
     if (f.has("resolution")) {
       v.resolution_ms = static_cast<int>(f.integer("resolution", 1, 10000));
@@ -514,6 +539,8 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
   if (chosen != nullptr) s.params = with_overrides(chosen->params);
   p.set_params(&s.params);
   if (root["title"]) s.title = p.string(root["title"], "`title`");
+  // `process:` may name a param (`unhandledRejections: $mode`); a variant's own wins.
+  if (root["process"]) s.unhandled_rejections = parse_process(p, root["process"]);
 
   // Each variant's title and expect are read with that variant's params (and checked even when
   // another variant runs).
@@ -522,7 +549,13 @@ Scenario parse_scenario(const std::string& text, const std::string& path,
     p.set_params(&own);
     if (v.title_node.get().IsDefined()) v.title = p.string(v.title_node, "a variant's `title`");
     if (v.expect_node.get().IsDefined()) parse_expect(p, v.expect_node, registry, v.expect);
+    if (v.process_node.get().IsDefined()) {
+      v.unhandled_rejections = parse_process(p, v.process_node);
+    }
     p.set_params(&s.params);
+  }
+  if (chosen != nullptr && chosen->unhandled_rejections) {
+    s.unhandled_rejections = chosen->unhandled_rejections;
   }
   if (chosen != nullptr && !chosen->title.empty()) {
     s.title = s.title.empty() ? chosen->title : s.title + " [" + chosen->title + "]";

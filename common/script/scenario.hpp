@@ -69,10 +69,13 @@ struct Variant {
   std::vector<Param> params;                             // overrides
   std::vector<std::pair<std::string, std::string>> env;  // e.g. UV_THREADPOOL_SIZE=5
   std::optional<int> resolution_ms;                      // eventLoopDelay sampling interval
-  Expect expect;                                         // added to the scenario's
+  // `process: {unhandledRejections: MODE}`: node's --unhandled-rejections for this variant.
+  std::optional<runtime::UnhandledRejections> unhandled_rejections;
+  Expect expect;  // added to the scenario's
   // Read once params are known: `expect` and `title` may use $name / ${name}.
   YamlNode expect_node;
   YamlNode title_node;
+  YamlNode process_node;
 };
 
 struct Scenario {
@@ -88,8 +91,11 @@ struct Scenario {
   std::vector<Variant> variants;  // as declared
   std::string variant;            // the variant loaded ("" = the params as written)
   std::vector<std::pair<std::string, std::string>> env;  // the loaded variant's env
-  std::optional<int> resolution_ms;       // eventLoopDelay resolution (`resolution:`), if set
-  std::vector<const Op*> sites{nullptr};  // site id -> op; 0 = none
+  std::optional<int> resolution_ms;  // eventLoopDelay resolution (`resolution:`), if set
+  // `process: {unhandledRejections: MODE}` (the loaded variant's wins): the twin runs with
+  // `node --unhandled-rejections=MODE`. Unset: Node's default, throw.
+  std::optional<runtime::UnhandledRejections> unhandled_rejections;
+  std::vector<const Op*> sites{nullptr};             // site id -> op; 0 = none
   std::unordered_map<std::string, std::any> blocks;  // lab-specific top-level blocks
 };
 

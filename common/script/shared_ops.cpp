@@ -12,6 +12,7 @@
 #include "script/interpreter.hpp"
 #include "script/parser.hpp"
 #include "script/twin.hpp"
+#include "script/values.hpp"
 
 namespace nodelab::script {
 
@@ -32,10 +33,13 @@ class LogOp final : public Op {
   explicit LogOp(Text text) : text_(std::move(text)) {}
   std::string_view name() const override { return "log"; }
   Flow run(const Exec& ex) const override {
-    ex.rt.log(text_.render(ex.error));
+    ex.rt.log(text_.render(ex.error, ex.interp.current_value()));
     return {};
   }
-  void emit_twin(TwinWriter& w) const override { w.line("console.log(" + text_.js() + ");"); }
+  void emit_twin(TwinWriter& w) const override {
+    if (text_.uses_value()) use_show(w);
+    w.line("console.log(" + text_.js() + ");");
+  }
   std::string describe() const override { return "log " + text_.raw(); }
 
  private:
@@ -47,9 +51,13 @@ class ThrowOp final : public Op {
   explicit ThrowOp(Text text) : text_(std::move(text)) {}
   std::string_view name() const override { return "throw"; }
   Flow run(const Exec& ex) const override {
-    throw runtime::JsThrow(runtime::JsError{"Error", "", text_.render(ex.error)});
+    throw runtime::JsThrow(
+        runtime::JsError{"Error", "", text_.render(ex.error, ex.interp.current_value())});
   }
-  void emit_twin(TwinWriter& w) const override { w.line("throw new Error(" + text_.js() + ");"); }
+  void emit_twin(TwinWriter& w) const override {
+    if (text_.uses_value()) use_show(w);
+    w.line("throw new Error(" + text_.js() + ");");
+  }
   std::string describe() const override { return "throw " + text_.raw(); }
 
  private:
@@ -178,26 +186,89 @@ class QueueOp final : public Op {
 
 // ---- async / await ----
 
+// (async () => {do; return RESULT})(), its promise optionally named: P.NAME = (async...)().
 class AsyncOp final : public Op {
  public:
-  explicit AsyncOp(Body body) : body_(std::move(body)) {}
+  AsyncOp(Body body, std::string promise_name, std::optional<ValueSpec> result, bool declares_v)
+      : body_(std::move(body)),
+        name_(std::move(promise_name)),
+        result_(std::move(result)),
+        declares_v_(declares_v) {}
   std::string_view name() const override { return "async"; }
   Flow run(const Exec& ex) const override {
-    ex.interp.start_async(body_, ex.error);
+    Interpreter& interp = ex.interp;
+    std::function<runtime::JsValue()> result;
+    if (result_) result = [this, &interp] { return result_->eval(interp); };
+    runtime::PromiseRef p = interp.start_async(body_, ex.error, std::move(result));
+    // The assignment happens once the call returned (at the first await).
+    if (!name_.empty()) interp.give_name(name_, runtime::JsValue::of(std::move(p)));
     return {};
   }
-  void emit_twin(TwinWriter& w) const override { w.function("(async () => {", body_, ")();"); }
+  void emit_twin(TwinWriter& w) const override {
+    if (!name_.empty() || (result_ && result_->uses_promises())) use_promises(w);
+    const std::string head =
+        (name_.empty() ? std::string() : promise_js(name_) + " = ") + "(async () => {";
+    if (!declares_v_ && !result_) {
+      w.function(head, body_, ")();");
+      return;
+    }
+    w.open(head);
+    if (declares_v_) w.line("let v;");
+    w.body(body_);
+    if (result_) w.line("return " + result_->js() + ";");
+    w.close("})();");
+  }
+  std::string describe() const override {
+    return name_.empty() ? "async" : "async " + promise_js(name_);
+  }
 
  private:
   Body body_;
+  std::string name_;
+  std::optional<ValueSpec> result_;
+  bool declares_v_;
 };
 
+// `await undefined` (no field: the old form, one hop), or `v = await X`.
 class AwaitOp final : public Op {
  public:
+  explicit AwaitOp(std::optional<ValueSpec> what) : what_(std::move(what)) {}
   std::string_view name() const override { return "await"; }
-  Flow run(const Exec&) const override { return Flow{Flow::Kind::await_}; }
-  void emit_twin(TwinWriter& w) const override { w.line("await undefined;"); }
+  Flow run(const Exec& ex) const override {
+    if (what_) ex.interp.set_await_value(what_->eval(ex.interp));
+    return Flow{Flow::Kind::await_};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    if (!what_) {
+      w.line("await undefined;");
+      return;
+    }
+    if (what_->uses_promises()) use_promises(w);
+    w.line("v = await " + what_->js() + ";");
+  }
+  std::string describe() const override {
+    return what_ ? "await " + what_->describe() : "await undefined";
+  }
+
+ private:
+  std::optional<ValueSpec> what_;
 };
+
+// `return:` of an async (or of a reaction): a scalar literal, or {value|error|promise}.
+std::optional<ValueSpec> parse_result(Parser& p, Fields& f, std::string_view op) {
+  if (!f.has("return")) return std::nullopt;
+  const YAML::Node n = f.get("return");
+  if (!n.IsMap()) {
+    ValueSpec v;
+    v.kind = ValueSpec::Kind::literal;
+    v.literal = parse_literal(p, n, fmt::format("`return` of `{}`", op));
+    return v;
+  }
+  Fields rf = p.fields(n, "return", {"value", "error", "promise"});
+  auto v = value_fields(p, rf, "return");
+  if (!v) p.fail(n, "`return` needs one of `value`, `error` and `promise`");
+  return v;
+}
 
 // ---- I/O ----
 
@@ -538,22 +609,34 @@ OpRegistry shared_registry(std::string lab_id) {
   r.add(
       "async",
       [](Parser& p, const YAML::Node& v) {
-        Fields f = p.fields(v, "async", {"do"});
-        return std::make_unique<AsyncOp>(f.body("do", BodyKind::async_do));
+        Fields f = p.fields(v, "async", {"do", "name", "return"});
+        std::string name;
+        if (f.has("name")) {
+          name = f.identifier("name");
+          give_promise_name(p, f.get("name"), name);
+        }
+        const bool saved = p.begin_value_scope();
+        Body body = f.body("do", BodyKind::async_do);
+        const bool declares_v = p.end_value_scope(saved);
+        auto result = parse_result(p, f, "async");
+        return std::make_unique<AsyncOp>(std::move(body), std::move(name), std::move(result),
+                                         declares_v);
       },
-      "(async () => {do})(): runs synchronously up to its first await");
+      "P.name = (async () => {do; return X})(): runs synchronously up to its first await");
   r.add(
       "await",
       [](Parser& p, const YAML::Node& v) -> std::unique_ptr<Op> {
-        p.fields(v, "await", {});
+        Fields f = p.fields(v, "await", {"value", "error", "promise"});
         if (!p.in_async()) {
           p.fail(v,
                  "`await` may only stand in the `do` of an `async` (not inside a callback's "
                  "`then`): in JavaScript it would be a syntax error");
         }
-        return std::make_unique<AwaitOp>();
+        auto what = value_fields(p, f, "await");
+        if (what) p.use_value();
+        return std::make_unique<AwaitOp>(std::move(what));
       },
-      "await undefined (inside async only): one microtask hop");
+      "await undefined (`await: {}`: one hop), or v = await value|error|promise (inside async)");
   r.add(
       "readFile",
       [](Parser& p, const YAML::Node& v) {
@@ -614,6 +697,7 @@ OpRegistry shared_registry(std::string lab_id) {
         return std::make_unique<TryOp>(std::move(body), f.body("catch", BodyKind::handler));
       },
       "try {do} catch (e) {catch}; `{error}` in a catch log is e.message");
+  add_promise_name_check(r);
   r.add("when", parse_when,
         "a branch kept only when the scenario's params match (variants pick strategies)");
   return r;

@@ -71,9 +71,17 @@ std::string TwinWriter::finish(const Scenario& s) {
     }
     return t;
   };
-  std::string head = "// Node.js twin of " + one_line(s.file) + " (lab " + s.lab + ", scenario " +
-                     s.name + variant + ").\n// Run it with: node FILE.js -- it prints what `lab-" +
-                     s.lab + flag + " --logs-only` prints.\n";
+  // A mode of --unhandled-rejections is node's command line, not code: the first line says how
+  // to run the twin (the parity test passes the same flags to node).
+  const std::string node_flags =
+      s.unhandled_rejections
+          ? " --unhandled-rejections=" + std::string(runtime::mode_name(*s.unhandled_rejections))
+          : "";
+  std::string head;
+  if (!node_flags.empty()) head += "// run: node" + node_flags + " FILE.js\n";
+  head += "// Node.js twin of " + one_line(s.file) + " (lab " + s.lab + ", scenario " + s.name +
+          variant + ").\n// Run it with: node" + node_flags + " FILE.js -- it prints what `lab-" +
+          s.lab + flag + " --logs-only` prints.\n";
   // Set before anything uses the pool: libuv reads it once, at the first pool request.
   for (const auto& [key, value] : s.env) {
     head += "process.env." + key + " = " + js_string(value) + ";\n";
@@ -84,7 +92,17 @@ std::string TwinWriter::finish(const Scenario& s) {
                    [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
   for (const auto& r : requires_)
     head += r.second + "\n";
-  head += "process.on('warning', w => console.log('warning: ' + w.name + ': ' + w.message));\n";
+  if (s.unhandled_rejections == runtime::UnhandledRejections::warn ||
+      s.unhandled_rejections == runtime::UnhandledRejections::warn_with_error_code) {
+    // An UnhandledPromiseRejectionWarning's message is the reason's stack: its frames name
+    // this file's path, so the handler prints the message without them (the lab does too).
+    // One line: `nodelab drill` drops the handler by its first line.
+    head +=
+        "process.on('warning', w => console.log('warning: ' + w.name + ': ' + "
+        "w.message.replace(/\\n {4}at .*/g, '')));\n";
+  } else {
+    head += "process.on('warning', w => console.log('warning: ' + w.name + ': ' + w.message));\n";
+  }
   for (const auto& d : declarations_)
     head += d.second + "\n";
   for (const auto& h : helpers_)

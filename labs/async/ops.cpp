@@ -6,6 +6,9 @@ namespace nodelab::async {
 
 script::OpRegistry registry() {
   script::OpRegistry r = script::shared_registry("async");
+  add_promise_ops(r);  // promise_ops.cpp
+  add_process_ops(r);
+  add_callback_ops(r);
   return r;
 }
 

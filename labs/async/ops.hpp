@@ -2,10 +2,21 @@
 // The async lab's op registry: the shared runtime's ops, plus the lab's promises,
 // callbacks, cancellation and network ops (each family in its own file, added here).
 
+#include "metrics/metric_set.hpp"
+#include "script/interpreter.hpp"
 #include "script/registry.hpp"
 
 namespace nodelab::async {
 
 script::OpRegistry registry();
+
+// Named promises, then/catch/finally, the combinators and the `ticks` chain (promise_ops.cpp).
+void add_promise_ops(script::OpRegistry& r);
+// process_ops.cpp: process.on('unhandledRejection' | 'rejectionHandled'); rejections.*
+void add_process_ops(script::OpRegistry& r);
+void collect_process_metrics(script::Interpreter& interp, metrics::MetricSet& out);
+// callbacks.cpp: an API with an error-first callback and its caller; errback.*
+void add_callback_ops(script::OpRegistry& r);
+void collect_callback_metrics(script::Interpreter& interp, metrics::MetricSet& out);
 
 }  // namespace nodelab::async

@@ -97,9 +97,9 @@ TEST_CASE("loader.unknown_key_in_an_op") {
         "FILE:3:26: unknown key 'thn' in `setTimeout` (allowed: ms, then); did you mean 'then'?");
   CHECK(load_error("lab: event-loop\nmain:\n  - setImmediate: { ms: 1 }\n") ==
         "FILE:3:21: unknown key 'ms' in `setImmediate` (allowed: then)");
-  // `await: {}` takes no fields at all.
+  // `await` takes what it awaits, or nothing (`await: {}` is `await undefined`).
   CHECK(load_error("lab: event-loop\nmain:\n  - async: { do: [ { await: { x: 1 } } ] }\n") ==
-        "FILE:3:31: unknown key 'x' in `await` (allowed: none)");
+        "FILE:3:31: unknown key 'x' in `await` (allowed: value, error, promise)");
 }
 
 TEST_CASE("loader.wrong_types") {

@@ -42,7 +42,9 @@ RunOutput run_yaml(const std::string& yaml, const script::OpRegistry& registry,
   const script::Scenario s = script::load_scenario(file.path(), registry, {}, options.variant);
   RunOutput out;
   {
-    runtime::Runtime rt;
+    runtime::RuntimeOptions ro;
+    if (s.unhandled_rejections) ro.unhandled_rejections = *s.unhandled_rejections;
+    runtime::Runtime rt(ro);
     script::Interpreter interp(s, rt);
     {
       runtime::Watchdog wd(options.watchdog);
@@ -80,11 +82,14 @@ std::string twin_of(const std::string& yaml, const script::OpRegistry& registry,
   return script::emit_twin(script::load_scenario(file.path(), registry, {}, variant));
 }
 
-NodeRun run_node(const std::string& js) {
+NodeRun run_node(const std::string& js, const std::vector<std::string>& flags) {
   TempFile file(js, ".js");
   process::Options o;
   o.err = process::Output::discard;
-  const process::Result r = process::run({"node", file.path()}, o);
+  std::vector<std::string> argv{"node"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.push_back(file.path());
+  const process::Result r = process::run(argv, o);
   NodeRun out;
   out.exit_code = r.exit_code;
   std::size_t start = 0;

@@ -77,7 +77,8 @@ struct NodeRun {
   std::vector<std::string> lines;  // stdout, split into lines
   int exit_code = -1;              // -1 when node did not start or was killed
 };
-NodeRun run_node(const std::string& js);
+// `flags` go before the file (`--unhandled-rejections=warn`).
+NodeRun run_node(const std::string& js, const std::vector<std::string>& flags = {});
 // Whether `node` is on PATH (parity checks report themselves skipped without it).
 bool node_available();
 

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -103,7 +104,8 @@ int scenario_run(const std::string& lab, const std::string& file, const std::str
     if (!j["answer"].contains(key)) status = fail(fmt::format("the answer has no `{}`", key));
   }
   const std::string kind = j["outcome"]["kind"];
-  const int want_exit = kind == "completed" ? 0 : 1;
+  // A completed run exits with process.exitCode (warn-with-error-code sets it to 1).
+  const int want_exit = kind == "completed" ? j["outcome"].value("process_exit_code", 0) : 1;
   if (status == kPass && r.exit_code != want_exit) {
     status =
         fail(fmt::format("{}: outcome {} but exit code {}", label(variant), kind, r.exit_code));
@@ -158,7 +160,18 @@ int parity_run(const std::string& lab, const std::string& file, const std::strin
   const fs::path js = dir / (fs::path(file).stem().string() + ".js");
   std::ofstream(js) << twin.out;
 
-  const auto on_node = run_process({node, js.string()}, {}, std::chrono::seconds(180));
+  // node runs with the flags the twin's first line names (`// run: node --flag FILE.js`),
+  // and only those: a scenario's `process:` key.
+  std::vector<std::string> node_argv{node};
+  static const std::regex kRunLine(R"(^// run: node((?: --[a-z-]+=[a-z-]+)+) FILE\.js\n)");
+  std::smatch run_line;
+  if (std::regex_search(twin.out, run_line, kRunLine)) {
+    std::istringstream flags(run_line[1].str());
+    for (std::string flag; flags >> flag;)
+      node_argv.push_back(flag);
+  }
+  node_argv.push_back(js.string());
+  const auto on_node = run_process(node_argv, {}, std::chrono::seconds(180));
   const auto on_lab =
       run_process(with_variant({lab, file, "--logs-only"}, variant), {}, std::chrono::seconds(180));
   fs::remove_all(dir);
