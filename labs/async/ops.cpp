@@ -7,6 +7,7 @@ namespace nodelab::async {
 script::OpRegistry registry() {
   script::OpRegistry r = script::shared_registry("async");
   add_promise_ops(r);  // promise_ops.cpp
+  add_abort_ops(r);    // abort_ops.cpp
   return r;
 }
 

@@ -10,5 +10,7 @@ script::OpRegistry registry();
 
 // Named promises, then/catch/finally, the combinators and the `ticks` chain (promise_ops.cpp).
 void add_promise_ops(script::OpRegistry& r);
+// AbortController, its signal's 'abort' listeners, timers/promises setTimeout (abort_ops.cpp).
+void add_abort_ops(script::OpRegistry& r);
 
 }  // namespace nodelab::async
