@@ -141,6 +141,8 @@ class Runtime {
   TimerId set_timeout(double ms, Task cb, Site site);
   TimerId set_interval(double ms, Task cb, Site site);
   void clear_timer(TimerId id);  // clearTimeout / clearInterval
+  // timeout.unref(): the timer no longer keeps the loop alive (AbortSignal.timeout's).
+  void unref_timer(TimerId id);
   void set_immediate(Task cb, Site site);
   void next_tick(Task cb, Site site);
   // A promise reaction (Promise.prototype.then, an await continuation) or a
@@ -257,6 +259,7 @@ class Runtime {
     std::optional<double> repeat;
     std::int64_t idle_start = 0;  // ms on the loop clock, relative to timer_base_
     bool destroyed = false;
+    bool refed = true;  // timer[kRefed]
     Task callback;
     Site site = 0;
     CallbackId parent = kNoCallback;

@@ -71,6 +71,16 @@ void Runtime::clear_timer(TimerId id) {
   if (t != running_timer_) timeouts_.erase(it);
 }
 
+// Timeout.prototype.unref (lib/internal/timers.js): refCount-- once, if still counted.
+void Runtime::unref_timer(TimerId id) {
+  auto it = timeouts_.find(id);
+  if (it == timeouts_.end()) return;
+  Timeout* t = it->second.get();
+  if (!t->refed) return;
+  t->refed = false;
+  if (!t->destroyed) dec_ref_count();
+}
+
 void Runtime::insert(Timeout* t, double msecs_d, std::int64_t start) {
   // "Truncate so that accuracy of sub-millisecond timers is not assumed."
   const auto msecs = static_cast<std::int64_t>(std::trunc(msecs_d));
@@ -141,7 +151,7 @@ void Runtime::unenroll(Timeout* t) {
       timer_list_map_.erase(it);
     }
   }
-  dec_ref_count();
+  if (t->refed) dec_ref_count();
   t->idle_timeout = -1;
 }
 
@@ -243,7 +253,8 @@ void Runtime::list_on_timeout(std::shared_ptr<TimersList> list, std::int64_t now
     } else {
       if (!timer->destroyed) {
         timer->destroyed = true;
-        --timer_ref_count_;  // `refCount--`: the handle is unref'd by RunTimers' return value
+        // `if (timer[kRefed]) refCount--`: the handle is unref'd by RunTimers' return value
+        if (timer->refed) --timer_ref_count_;
       }
       timeouts_.erase(timer->id);
     }

@@ -145,9 +145,10 @@ void add_promise_name_check(OpRegistry& r) {
     const auto names = std::any_cast<std::shared_ptr<PromiseNames>>(it->second);
     for (const auto& [name, loc] : names->used) {
       if (names->given.count(name) == 0) {
-        throw ScenarioError(loc, fmt::format("no op gives a promise the name '{}' (give it with "
-                                             "`name:`)",
-                                             name));
+        throw ScenarioError(loc,
+                            fmt::format("no op gives the name '{}' (a promise's or a controller's "
+                                        "`name:`)",
+                                        name));
       }
     }
   });

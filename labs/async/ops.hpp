@@ -18,5 +18,7 @@ void collect_process_metrics(script::Interpreter& interp, metrics::MetricSet& ou
 // callbacks.cpp: an API with an error-first callback and its caller; errback.*
 void add_callback_ops(script::OpRegistry& r);
 void collect_callback_metrics(script::Interpreter& interp, metrics::MetricSet& out);
+// AbortController, its signal's 'abort' listeners, timers/promises setTimeout (abort_ops.cpp).
+void add_abort_ops(script::OpRegistry& r);
 
 }  // namespace nodelab::async

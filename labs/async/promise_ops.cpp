@@ -150,8 +150,10 @@ class ThenableOp final : public script::Op {
   Flow run(const Exec& ex) const override {
     Interpreter& interp = ex.interp;
     auto t = std::make_shared<runtime::Thenable>();
-    t->then = [&interp, this](const runtime::ResolvingFunctions& f) {
-      if (log_) interp.rt().log(log_->render(nullptr));
+    // The method closes over the `e` and `v` in scope where the object was made.
+    t->then = [&interp, this, error = ex.error,
+               value = interp.current_value()](const runtime::ResolvingFunctions& f) {
+      if (log_) interp.rt().log(log_->render(error, value));
       const JsValue v = what_.eval(interp);
       if (settle_ == Make::resolve) {
         f.resolve(v);
@@ -165,7 +167,10 @@ class ThenableOp final : public script::Op {
   void emit_twin(TwinWriter& w) const override {
     script::use_promises(w);
     std::string body;
-    if (log_) body += "console.log(" + log_->js() + "); ";
+    if (log_) {
+      if (log_->uses_value()) script::use_show(w);
+      body += "console.log(" + log_->js() + "); ";
+    }
     body += fmt::format("{}({});", settle_ == Make::resolve ? "resolve" : "reject", what_.js());
     w.line(fmt::format("{}{{ then(resolve, reject) {{ {} }} }};", assign(name_), body));
   }

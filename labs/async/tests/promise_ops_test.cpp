@@ -111,3 +111,38 @@ TEST_CASE("async_ops.an_unhandled_async_rejection_kills_the_process") {
   CHECK(out.result.outcome == runtime::Outcome::unhandled_rejection);
   CHECK(out.result.error.message == "lost");
 }
+
+// AbortSignal.timeout's timer is unref'd: alone it lets the process exit; a ref'd timer keeps
+// the loop alive long enough for it to fire. `abort` on it is a TypeError (no controller).
+TEST_CASE("async_ops.timeout_signal_is_unrefd_and_has_no_abort") {
+  check(R"(
+  - timeoutSignal: { name: t, ms: 20 }
+  - onAbort: { controller: t, do: [ { log: "aborted: {error}" } ] }
+)",
+        {});
+  check(R"(
+  - timeoutSignal: { name: t, ms: 20 }
+  - onAbort: { controller: t, do: [ { log: "aborted: {value}" } ] }
+  - setTimeout: { ms: 200, then: [ { log: kept alive } ] }
+  - try:
+      do: [ { abort: { controller: t } } ]
+      catch: [ { log: "{error}" } ]
+)",
+        {"AC.t.abort is not a function",
+         "aborted: TimeoutError [23]: The operation was aborted due to timeout", "kept alive"});
+}
+
+// An already-aborted signal rejects the sleep at once; a second abort() does nothing.
+TEST_CASE("async_ops.sleep_on_an_aborted_signal_rejects_at_once") {
+  check(R"(
+  - abortController: { name: ac }
+  - onAbort: { controller: ac, do: [ { log: "abort event" } ] }
+  - abort: { controller: ac, error: stop }
+  - abort: { controller: ac }
+  - sleep: { name: s, ms: 1000, controller: ac }
+  - catch: { promise: s, do: [ { log: "{value}" } ] }
+  - ticks: { count: 2 }
+)",
+        {"abort event", "AbortError [ABORT_ERR]: The operation was aborted (cause: Error: stop)",
+         "tick 1", "tick 2"});
+}

@@ -1,0 +1,396 @@
+// The async lab's cancellation ops: AbortController / AbortSignal and timers/promises'
+// setTimeout with a signal, as Node 20 implements them (lib/internal/abort_controller.js,
+// lib/timers/promises.js, lib/internal/per_context/primordials.js SafePromisePrototypeFinally).
+// docs/scenario-format.md, "Ops of the async lab".
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "async/ops.hpp"
+#include "async/world.hpp"
+#include "runtime/js_number.hpp"
+#include "script/parser.hpp"
+#include "script/twin.hpp"
+#include "script/values.hpp"
+
+namespace nodelab::async {
+
+namespace {
+
+using runtime::JsValue;
+using runtime::PromiseEngine;
+using runtime::PromiseRef;
+using script::Body;
+using script::BodyKind;
+using script::Exec;
+using script::Fields;
+using script::Flow;
+using script::Interpreter;
+using script::Parser;
+using script::TwinWriter;
+using script::ValueSpec;
+
+// An AbortSignal: its state and its 'abort' listeners, in the order they were added.
+struct Signal {
+  bool timeout = false;  // AbortSignal.timeout's: no controller, AC.name.abort is undefined
+  bool aborted = false;
+  JsValue reason;
+  struct Listener {
+    std::uint64_t id = 0;
+    std::function<void()> fn;
+    bool removed = false;
+  };
+  std::vector<std::shared_ptr<Listener>> listeners;
+  std::uint64_t next_id = 1;
+
+  std::uint64_t add(std::function<void()> fn) {
+    listeners.push_back(std::make_shared<Listener>(Listener{next_id, std::move(fn), false}));
+    return next_id++;
+  }
+  void remove(std::uint64_t id) {
+    for (auto it = listeners.begin(); it != listeners.end(); ++it) {
+      if ((*it)->id == id) {
+        (*it)->removed = true;
+        listeners.erase(it);
+        return;
+      }
+    }
+  }
+};
+
+struct Signals {
+  explicit Signals(Interpreter&) {}
+  std::map<std::string, std::shared_ptr<Signal>> by_controller;  // AC.name.signal
+  std::shared_ptr<Signal> get(const std::string& controller) {
+    auto& s = by_controller[controller];
+    if (!s) s = std::make_shared<Signal>();
+    return s;
+  }
+};
+
+// new DOMException('This operation was aborted', 'AbortError'): code 20.
+JsValue dom_abort_error() {
+  JsValue e = JsValue::error("AbortError", "This operation was aborted", "20");
+  e.numeric_code = true;
+  return e;
+}
+
+// lib/internal/errors.js AbortError: code 'ABORT_ERR', `cause` from its options.
+JsValue abort_error(const JsValue& cause) {
+  JsValue e = JsValue::error("AbortError", "The operation was aborted", "ABORT_ERR");
+  if (cause.kind != JsValue::Kind::undefined) e.cause = std::make_shared<JsValue>(cause);
+  return e;
+}
+
+// abortSignal(signal, reason): marks it aborted and dispatches 'abort' synchronously to the
+// listeners present when the dispatch began (one removed meanwhile is skipped); a listener's
+// throw is rethrown from process.nextTick (lib/internal/event_target.js), an uncaught
+// exception.
+void abort_signal(Interpreter& interp, Signal& s, JsValue reason, runtime::Site site) {
+  if (s.aborted) return;
+  s.aborted = true;
+  s.reason = std::move(reason);
+  const auto snapshot = s.listeners;
+  for (const auto& l : snapshot) {
+    if (l->removed) continue;
+    try {
+      l->fn();
+    } catch (const runtime::JsThrow& t) {
+      const JsValue err = runtime::thrown_value(t);
+      interp.rt().next_tick([err] { throw runtime::JsValueThrow(err); }, site);
+    }
+  }
+}
+
+std::string controller_js(const std::string& name) {
+  return "AC." + name;
+}
+
+void use_controllers(TwinWriter& w) {
+  w.declare("(controllers)", "const AC = Object.create(null);");
+}
+
+class ControllerOp final : public script::Op {
+ public:
+  explicit ControllerOp(std::string name) : name_(std::move(name)) {}
+  std::string_view name() const override { return "abortController"; }
+  Flow run(const Exec& ex) const override {
+    // A new controller: a fresh signal under the name.
+    ex.interp.extension<Signals>().by_controller[name_] = std::make_shared<Signal>();
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_controllers(w);
+    w.line(controller_js(name_) + " = new AbortController();");
+  }
+
+ private:
+  std::string name_;
+};
+
+class AbortOp final : public script::Op {
+ public:
+  AbortOp(std::string controller, std::optional<ValueSpec> reason)
+      : controller_(std::move(controller)), reason_(std::move(reason)) {}
+  std::string_view name() const override { return "abort"; }
+  Flow run(const Exec& ex) const override {
+    auto signal = ex.interp.extension<Signals>().get(controller_);
+    if (signal->timeout) {
+      throw runtime::JsValueThrow(JsValue::error(
+          "TypeError", fmt::format("{}.abort is not a function", controller_js(controller_))));
+    }
+    // abort(reason = new DOMException('This operation was aborted', 'AbortError'))
+    JsValue reason = reason_ ? reason_->eval(ex.interp) : JsValue();
+    if (reason.kind == JsValue::Kind::undefined) reason = dom_abort_error();
+    abort_signal(ex.interp, *signal, std::move(reason), site);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_controllers(w);
+    if (reason_ && reason_->uses_promises()) script::use_promises(w);
+    w.line(controller_js(controller_) + ".abort(" + (reason_ ? reason_->js() : "") + ");");
+  }
+
+ private:
+  std::string controller_;
+  std::optional<ValueSpec> reason_;
+};
+
+// AC.name = { signal: AbortSignal.timeout(ms) }: an unref'd timer aborts it with a
+// DOMException TimeoutError (code 23) (lib/internal/abort_controller.js
+// setWeakAbortSignalTimeout); a program waiting only on it exits.
+class TimeoutSignalOp final : public script::Op {
+ public:
+  TimeoutSignalOp(std::string name, double ms) : name_(std::move(name)), ms_(ms) {}
+  std::string_view name() const override { return "timeoutSignal"; }
+  Flow run(const Exec& ex) const override {
+    Interpreter& interp = ex.interp;
+    auto signal = std::make_shared<Signal>();
+    signal->timeout = true;
+    interp.extension<Signals>().by_controller[name_] = signal;
+    std::weak_ptr<Signal> weak = signal;
+    const runtime::TimerId id = ex.rt.set_timeout(
+        ms_,
+        [&interp, weak, site = site] {
+          const auto s = weak.lock();
+          if (!s) return;
+          JsValue reason =
+              JsValue::error("TimeoutError", "The operation was aborted due to timeout", "23");
+          reason.numeric_code = true;
+          abort_signal(interp, *s, std::move(reason), site);
+        },
+        site);
+    ex.rt.unref_timer(id);
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_controllers(w);
+    w.line(fmt::format("{} = {{ signal: AbortSignal.timeout({}) }};", controller_js(name_),
+                       runtime::js_number_to_string(ms_)));
+  }
+  std::string describe() const override {
+    return fmt::format("AbortSignal.timeout({})", runtime::js_number_to_string(ms_));
+  }
+
+ private:
+  std::string name_;
+  double ms_;
+};
+
+class OnAbortOp final : public script::Op {
+ public:
+  OnAbortOp(std::string controller, Body body)
+      : controller_(std::move(controller)), body_(std::move(body)) {}
+  std::string_view name() const override { return "onAbort"; }
+  Flow run(const Exec& ex) const override {
+    auto signal = ex.interp.extension<Signals>().get(controller_);
+    Interpreter& interp = ex.interp;
+    std::weak_ptr<Signal> weak = signal;
+    signal->add([&interp, weak, this] {
+      const auto s = weak.lock();
+      const JsValue reason = s ? s->reason : JsValue();
+      interp.run_function(body_, std::make_shared<const std::string>(reason.message_text()),
+                          reason);
+    });
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    use_controllers(w);
+    const std::string signal = controller_js(controller_) + ".signal";
+    w.open(signal + ".addEventListener('abort', () => {");
+    w.line("const v = " + signal + ".reason, e = v;");
+    w.body(body_);
+    w.close("});");
+  }
+
+ private:
+  std::string controller_;
+  Body body_;
+};
+
+// P.name = require('timers/promises').setTimeout(ms, value, { signal: AC.c.signal })
+class SleepOp final : public script::Op {
+ public:
+  SleepOp(std::string name, double ms, ValueSpec value, std::string controller)
+      : name_(std::move(name)),
+        ms_(ms),
+        value_(std::move(value)),
+        controller_(std::move(controller)) {}
+  std::string_view name() const override { return "sleep"; }
+  Flow run(const Exec& ex) const override {
+    Interpreter& interp = ex.interp;
+    PromiseEngine& e = interp.promises();
+    runtime::Runtime& rt = ex.rt;
+    std::shared_ptr<Signal> signal;
+    if (!controller_.empty()) signal = interp.extension<Signals>().get(controller_);
+    if (signal && signal->aborted) {
+      interp.give_name(name_, JsValue::of(e.promise_reject(abort_error(signal->reason))));
+      return {};
+    }
+    PromiseRef ret = e.create();
+    const JsValue value = value_.eval(interp);
+    auto fired = std::make_shared<bool>(false);
+    const runtime::TimerId timer = rt.set_timeout(
+        ms_,
+        [&e, ret, value, fired, site = site] {
+          *fired = true;
+          e.resolving_functions(ret, site).resolve(value);
+        },
+        site);
+    if (!signal) {
+      interp.give_name(name_, JsValue::of(ret));
+      return {};
+    }
+    std::weak_ptr<Signal> weak = signal;
+    const std::uint64_t listener = signal->add([&rt, &e, ret, fired, timer, weak, site = site] {
+      if (*fired) return;  // the timeout is destroyed once it ran
+      *fired = true;
+      rt.clear_timer(timer);
+      const auto s = weak.lock();
+      e.resolving_functions(ret, site).reject(abort_error(s ? s->reason : JsValue()));
+    });
+    // SafePromisePrototypeFinally(ret, () => signal.removeEventListener('abort', oncancel)):
+    //   new Promise((a, b) => new SafePromise((a, b) => ret.then(a, b)).finally(f).then(a, b))
+    PromiseRef outer = e.create();
+    const auto outer_fns = e.resolving_functions(outer, site);
+    PromiseRef safe = e.create();
+    const auto safe_fns = e.resolving_functions(safe, site);
+    e.then(
+        ret,
+        [safe_fns](const JsValue& v) {
+          safe_fns.resolve(v);
+          return JsValue();
+        },
+        [safe_fns](const JsValue& r) {
+          safe_fns.reject(r);
+          return JsValue();
+        },
+        site);
+    PromiseRef fin = e.finally(
+        safe,
+        [weak, listener] {
+          if (const auto s = weak.lock()) s->remove(listener);
+          return JsValue();
+        },
+        site);
+    e.then(
+        fin,
+        [outer_fns](const JsValue& v) {
+          outer_fns.resolve(v);
+          return JsValue();
+        },
+        [outer_fns](const JsValue& r) {
+          outer_fns.reject(r);
+          return JsValue();
+        },
+        site);
+    interp.give_name(name_, JsValue::of(outer));
+    return {};
+  }
+  void emit_twin(TwinWriter& w) const override {
+    script::use_promises(w);
+    if (value_.uses_promises()) script::use_promises(w);
+    w.require("timers/promises", "const timersPromises = require('timers/promises');");
+    std::string args = runtime::js_number_to_string(ms_) + ", " + value_.js();
+    if (!controller_.empty()) {
+      use_controllers(w);
+      args += ", { signal: " + controller_js(controller_) + ".signal }";
+    }
+    w.line(fmt::format("{} = timersPromises.setTimeout({});", script::promise_js(name_), args));
+  }
+  std::string describe() const override {
+    return fmt::format("sleep {} ms", runtime::js_number_to_string(ms_));
+  }
+
+ private:
+  std::string name_;
+  double ms_;
+  ValueSpec value_;
+  std::string controller_;
+};
+
+}  // namespace
+
+void add_abort_ops(script::OpRegistry& r) {
+  r.add(
+      "abortController",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "abortController", {"name"});
+        std::string name = f.identifier("name");
+        script::give_promise_name(p, f.get("name"), name);
+        return std::make_unique<ControllerOp>(std::move(name));
+      },
+      "AC.name = new AbortController()");
+  r.add(
+      "timeoutSignal",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "timeoutSignal", {"name", "ms"});
+        std::string name = f.identifier("name");
+        script::give_promise_name(p, f.get("name"), name);
+        // validateUint32(delay): a whole number; the lab caps it at 60 000 ms.
+        const auto ms = f.integer("ms", 0, 60000);
+        return std::make_unique<TimeoutSignalOp>(std::move(name), static_cast<double>(ms));
+      },
+      "AC.name = { signal: AbortSignal.timeout(ms) }: unref'd; TimeoutError (code 23)");
+  r.add(
+      "abort",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "abort", {"controller", "value", "error"});
+        std::string c = f.identifier("controller");
+        script::use_promise_name(p, f.get("controller"), c);
+        return std::make_unique<AbortOp>(std::move(c), script::value_fields(p, f, "abort"));
+      },
+      "AC.controller.abort([value | new Error(error)]); default reason: DOMException AbortError");
+  r.add(
+      "onAbort",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "onAbort", {"controller", "do"});
+        std::string c = f.identifier("controller");
+        script::use_promise_name(p, f.get("controller"), c);
+        const bool saved = p.begin_value_scope();
+        Body body = f.body("do", BodyKind::rejection);
+        p.end_value_scope(saved);
+        return std::make_unique<OnAbortOp>(std::move(c), std::move(body));
+      },
+      "signal.addEventListener('abort', ...): `{value}` is signal.reason, `{error}` its message");
+  r.add(
+      "sleep",
+      [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
+        Fields f = p.fields(v, "sleep", {"name", "ms", "value", "error", "promise", "controller"});
+        std::string name = f.identifier("name");
+        script::give_promise_name(p, f.get("name"), name);
+        const double ms = f.number_in("ms", 0, p.limits().max_block_ms);
+        auto value = script::value_fields(p, f, "sleep");
+        std::string c;
+        if (f.has("controller")) {
+          c = f.identifier("controller");
+          script::use_promise_name(p, f.get("controller"), c);
+        }
+        return std::make_unique<SleepOp>(std::move(name), ms, value ? *value : ValueSpec{},
+                                         std::move(c));
+      },
+      "P.name = timers/promises setTimeout(ms, value, {signal: AC.controller.signal})");
+}
+
+}  // namespace nodelab::async
