@@ -127,6 +127,14 @@ void Runtime::deliver_message(Site site, CallbackKind kind, Nanos posted, const 
   make_callback(kind, Phase::poll, site, kNoCallback, posted, fn);
 }
 
+bool Runtime::io_callback(Phase phase, CallbackKind kind, Site site, const Task& fn,
+                          Nanos scheduled) {
+  enter_phase(phase);
+  if (!keep_going()) return false;
+  make_callback(kind, phase, site, kNoCallback, scheduled, fn);
+  return true;
+}
+
 // The request frees itself once this returns.
 void Runtime::on_after_work(WorkReq& req, int status) {
   WorkReq* w = &req;

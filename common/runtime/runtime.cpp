@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <utility>
 
 namespace nodelab::runtime {
 
@@ -71,6 +72,8 @@ int Runtime::shutdown() {
   if (closed_) return close_result_;
   closed_ = true;
   unregister_stop_waker(stop_async_.get());
+  for (auto& hook : std::exchange(shutdown_hooks_, {}))
+    hook();
   stopping_ = true;
   abandon_work_.store(true);
 

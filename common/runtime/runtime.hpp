@@ -149,6 +149,17 @@ class Runtime {
                           Nanos finished);
   // A handle closed with uv_close (a socket's destroy()): `cb` runs in the close phase.
   void close_handle(Task cb, Site site);
+  // A completion of a library's own libuv handle (a socket's read or connect, a handle's close
+  // callback, a socket's idle timer), delivered as Node delivers one: `fn` is recorded as a
+  // callback of `kind` in `phase` (poll, close or timers), then nextTicks and microtasks drain
+  // (MakeCallback, InternalCallbackScope::Close). Call it on the loop thread from inside that
+  // libuv callback, never from JS. Runs nothing, and returns false, once the process died or a
+  // stop was requested. Used by common/net.
+  bool io_callback(Phase phase, CallbackKind kind, Site site, const Task& fn,
+                   Nanos scheduled = Nanos(-1));
+  // `hook` runs first in shutdown(), before the loop is closed: a library that owns libuv
+  // handles (common/net's sockets and servers) closes the ones still open there.
+  void on_shutdown(std::function<void()> hook) { shutdown_hooks_.push_back(std::move(hook)); }
   // process.emitWarning: the 'warning' event is delivered on process.nextTick
   // (lib/internal/process/warning.js) and logged as "warning: NAME: MESSAGE".
   void emit_warning(std::string_view name, std::string_view message);
@@ -333,6 +344,7 @@ class Runtime {
   metrics::EventLoopDelayMonitor eld_;
   bool closed_ = false;
   int close_result_ = 0;
+  std::vector<std::function<void()>> shutdown_hooks_;
 
   // timers
   std::unordered_map<TimerId, std::unique_ptr<Timeout>> timeouts_;
