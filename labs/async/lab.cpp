@@ -5,7 +5,12 @@
 // every callback (lib/internal/process/task_queues.js); a rejection nobody handles by the end
 // of that drain is Node's business (lib/internal/process/promises.js), which in Node 20's
 // default mode kills the process.
+//
+// The I/O scenarios (labs/async/io_world.hpp) call real services (the `downstream:` block)
+// with node's http client on the same loop: Promise.all's fail-fast that leaves the others
+// running, timeouts that race and leak or abort and cancel, limiters, retries, agent queues.
 
+#include "async/io_world.hpp"
 #include "async/ops.hpp"
 #include "nodelab/lab_list.hpp"
 
@@ -15,6 +20,28 @@ nodelab::cli::LabSpec nodelab::labs::spec_async() {
   spec.summary = "promises, callbacks, cancellation and concurrency limits, against real services";
   spec.headline = "floating-promise-crash";
   spec.make_registry = [] { return nodelab::async::registry(); };
+  spec.collect_metrics = [](nodelab::script::Interpreter& interp,
+                            nodelab::metrics::MetricSet& out) {
+    interp.extension<nodelab::async::IoWorld>().collect(out);
+  };
+  // An unbounded fan-out holds a socket, a request and its buffers per call: the ceiling
+  // stops a flood before it takes the machine.
+  spec.default_max_memory_mib = 512;
+  // Each variant's services and sockets in a process of its own (fresh fd table, fresh RSS).
+  spec.compare_in_children = true;
+  spec.compare_columns = {{"calls", "ok", "calls.fulfilled"},
+                          {"failed", "", "calls.rejected"},
+                          {"p50", "ms", "latency.p50_ms"},
+                          {"p99", "ms", "latency.p99_ms"},
+                          {"client", "in flight", "requests.inFlightPeak"},
+                          {"downstream", "in flight", "downstream.inFlightPeak"},
+                          {"ds queue", "peak", "downstream.queuedPeak"},
+                          {"ds reqs", "", "downstream.requests"},
+                          {"wasted", "late", "wasted.lateResponses"},
+                          {"cancelled", "", "downstream.cancelled"},
+                          {"retries", "", "retries.count"},
+                          {"total", "ms", "calls.total_ms"},
+                          {"rss peak", "", "memory.rssPeak_bytes"}};
   spec.tour = {{"floating-promise-crash", false,
                 "one async function threw and nobody awaited it: the process died with exit 1 "
                 "once the drain ended, and the timer never ran"}};

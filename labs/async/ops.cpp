@@ -1,11 +1,19 @@
 #include "async/ops.hpp"
 
+#include "async/io_world.hpp"
 #include "script/shared_ops.hpp"
 
 namespace nodelab::async {
 
+void add_io(script::OpRegistry& r) {
+  add_downstream_block(r);
+  add_calls(r);
+  r.add_metrics(IoWorld::metric_table());
+}
+
 script::OpRegistry registry() {
   script::OpRegistry r = script::shared_registry("async");
+  add_io(r);
   return r;
 }
 

@@ -8,4 +8,10 @@ namespace nodelab::async {
 
 script::OpRegistry registry();
 
+// The I/O ops (io_world.hpp): the `downstream:` block (downstream.cpp) and `calls`
+// (calls.cpp), with the io metrics.
+void add_downstream_block(script::OpRegistry& r);
+void add_calls(script::OpRegistry& r);
+void add_io(script::OpRegistry& r);
+
 }  // namespace nodelab::async
