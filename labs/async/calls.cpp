@@ -399,17 +399,22 @@ struct ServiceUses {
   std::vector<ServiceUse> uses;
 };
 
+}  // namespace
+
+void note_service_use(script::Parser& p, const std::string& name, const YAML::Node& at) {
+  auto& any = p.scenario().blocks["async.service_uses"];
+  if (!any.has_value()) any = std::make_shared<ServiceUses>();
+  std::any_cast<std::shared_ptr<ServiceUses>&>(any)->uses.push_back({name, p.loc(at)});
+}
+
+namespace {
+
 std::unique_ptr<script::Op> parse_calls(script::Parser& p, const YAML::Node& v) {
   script::Fields f = p.fields(
       v, "calls", {"service", "count", "form", "limit", "fail", "timeout", "retry", "agent"});
   CallsConfig cfg;
   cfg.service = f.identifier("service");
-  {
-    auto& any = p.scenario().blocks["async.service_uses"];
-    if (!any.has_value()) any = std::make_shared<ServiceUses>();
-    std::any_cast<std::shared_ptr<ServiceUses>&>(any)->uses.push_back(
-        {cfg.service, p.loc(f.get("service"))});
-  }
+  note_service_use(p, cfg.service, f.get("service"));
   cfg.count = f.integer("count", 1, 10'000);
   const std::string form = f.string("form", std::string("all"));
   const auto* it = std::find(std::begin(kForms), std::end(kForms), form);

@@ -50,7 +50,8 @@ class DownstreamOp final : public script::Op {
 };
 
 ServiceSpec parse_service(script::Parser& p, const std::string& name, const YAML::Node& v) {
-  script::Fields f = p.fields(v, "downstream service",
+  const std::string where = "downstream." + name;
+  script::Fields f = p.fields(v, where,
                               {"latency", "capacity", "queue_limit", "error_rate", "fail_for_ms",
                                "slow_start_ms", "notice_disconnect", "seed", "process"});
   ServiceSpec s;
@@ -61,10 +62,7 @@ ServiceSpec parse_service(script::Parser& p, const std::string& name, const YAML
     std::string error;
     const auto l = peers::Latency::parse(text, error);
     if (!l) {
-      p.fail(f.get("latency"),
-             fmt::format("`latency` must be fixed:MS, uniform:LO:HI, exponential:MEAN or "
-                         "lognormal:MEDIAN:P99 (ms): {}",
-                         error));
+      p.fail(f.get("latency"), fmt::format("`latency` of `{}`: {}", where, error));
     }
     o.latency = *l;
   }

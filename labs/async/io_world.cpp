@@ -246,6 +246,12 @@ const std::vector<metrics::MetricInfo>& IoWorld::metric_table() {
       {"downstream.wasted", "", "requests worked to the end for a client that had gone"},
       {"downstream.rejected", "", "requests refused at once: the queue was full"},
       {"downstream.status5xx", "", "requests answered with a 5xx status"},
+      {"asio.ok", "", "asioCalls children that got their response"},
+      {"asio.failed", "", "asioCalls children that failed (an error status, a connection error)"},
+      {"asio.cancelled", "",
+       "asioCalls children cancelled by their operator (a lost ||, a sibling's error)"},
+      {"asio.callerFailed", "", "asioCalls runs whose co_await threw"},
+      {"asio.elapsed_ms", "ms", "asioCalls runs' time, each until every child had finished"},
       {"downstream.outageRequests", "", "requests that arrived during a service's fail_for window"},
   };
   return table;
@@ -287,6 +293,13 @@ void IoWorld::collect(metrics::MetricSet& out) {
     out.set("downstream.rejected", static_cast<double>(rej));
     out.set("downstream.status5xx", static_cast<double>(s5));
     out.set("downstream.outageRequests", static_cast<double>(outage));
+  }
+  if (asio.ran) {
+    out.set("asio.ok", static_cast<double>(asio.ok));
+    out.set("asio.failed", static_cast<double>(asio.failed));
+    out.set("asio.cancelled", static_cast<double>(asio.cancelled));
+    out.set("asio.callerFailed", static_cast<double>(asio.caller_failed));
+    out.set("asio.elapsed_ms", asio.elapsed_ms);
   }
   if (!stats.ran) return;
   const auto ms = [](const metrics::Histogram& h, double p) -> std::optional<double> {

@@ -79,6 +79,14 @@ struct IoStats {
   std::uint64_t limiter_queue_peak = 0;
 };
 
+// What the asioCalls ops measured (asio_calls.cpp).
+struct AsioStats {
+  bool ran = false;
+  std::uint64_t ok = 0, failed = 0, cancelled = 0;  // children, by how they ended
+  std::uint64_t caller_failed = 0;                  // runs whose co_await threw
+  double elapsed_ms = 0;  // summed over runs (each waits for its children)
+};
+
 class IoWorld {
  public:
   explicit IoWorld(script::Interpreter& interp);
@@ -94,6 +102,7 @@ class IoWorld {
   net::Agent& own_agent(const net::AgentOptions& o);
 
   IoStats stats;
+  AsioStats asio;
 
   void collect(metrics::MetricSet& out);
   static const std::vector<metrics::MetricInfo>& metric_table();

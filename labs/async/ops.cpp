@@ -8,6 +8,7 @@ namespace nodelab::async {
 void add_io(script::OpRegistry& r) {
   add_downstream_block(r);
   add_calls(r);
+  add_asio_calls(r);
   r.add_metrics(IoWorld::metric_table());
 }
 

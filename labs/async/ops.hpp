@@ -2,6 +2,9 @@
 // The async lab's op registry: the shared runtime's ops, plus the lab's promises,
 // callbacks, cancellation and network ops (each family in its own file, added here).
 
+#include <string>
+
+#include "script/parser.hpp"
 #include "script/registry.hpp"
 
 namespace nodelab::async {
@@ -12,6 +15,9 @@ script::OpRegistry registry();
 // (calls.cpp), with the io metrics.
 void add_downstream_block(script::OpRegistry& r);
 void add_calls(script::OpRegistry& r);
+void add_asio_calls(script::OpRegistry& r);  // asio_calls.cpp
 void add_io(script::OpRegistry& r);
+// A service name an op uses: checked against the block once the file is parsed.
+void note_service_use(script::Parser& p, const std::string& name, const YAML::Node& at);
 
 }  // namespace nodelab::async
