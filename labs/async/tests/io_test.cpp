@@ -135,7 +135,7 @@ TEST_CASE("async downstream block: fields are validated at their line and column
         0);
   CHECK(
       error_of("lab: async\nmain:\n  - calls: { service: db, count: 1 }\ndownstream:\n  api: {}\n")
-          .find("FILE:3:21: no service 'db'") == 0);
+          .find("FILE:3:23: no service 'db'") == 0);
   CHECK(error_of("lab: async\nmain:\n  - calls: { service: api, count: 2, fail: { calls: [3] } }\n"
                  "downstream:\n  api: {}\n")
             .find("call 3 is not in 1..2") != std::string::npos);
