@@ -128,7 +128,7 @@ TEST_CASE("async downstream block: fields are validated at their line and column
   CHECK(error_of("lab: async\nmain: []\ndownstream:\n  api: { capacity: -1 }\n").find("FILE:4:") ==
         0);
   CHECK(error_of("lab: async\nmain: []\ndownstream:\n  api: { latency: 'slow' }\n")
-            .find("`latency` must be") != std::string::npos);
+            .find("`latency` of `downstream.api`: ") != std::string::npos);
   CHECK(error_of("lab: async\nmain: []\ndownstream:\n  api: { slow_start_ms: 100 }\n")
             .find("needs `capacity`") != std::string::npos);
   CHECK(error_of("lab: async\nmain: []\ndownstream:\n  api: { error_rate: 2 }\n").find("FILE:4:") ==
