@@ -119,9 +119,11 @@ void register_all() {
     benchmark::RegisterBenchmark((std::string("BM_Async_FanOut/limit:") + name).c_str(),
                                  BM_Async_FanOut)
         ->Arg(limit)
+        ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
   }
   benchmark::RegisterBenchmark("BM_Async_KeepAlive/client:lab", BM_Async_KeepAlive_Lab)
+      ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_Async_KeepAlive/client:node", BM_Async_KeepAlive_Node)
       ->UseManualTime()

@@ -96,7 +96,10 @@ struct Run : std::enable_shared_from_this<Run> {
       auto launch = [self, i] {
         self->call(i, self->t0, [self, i](const Outcome& o) {
           if (self->limiter) {
-            self->limiter->done();
+            // p-limit starts the next call from the settled promise's .finally: microtasks
+            // later.
+            self->rt().enqueue_microtask([self] { self->limiter->done(); }, self->site,
+                                         runtime::CallbackKind::promise);
             self->st().limiter_queue_peak =
                 std::max<std::uint64_t>(self->st().limiter_queue_peak, self->limiter->queue_peak());
           }
@@ -126,7 +129,10 @@ struct Run : std::enable_shared_from_this<Run> {
       if (i == self->cfg.count) {
         self->settle(fmt::format("sequential: {} fulfilled", self->cfg.count));
       } else {
-        self->sequential(i + 1);
+        // `await call(i)` resumes a microtask later: by then the response's 'free' (a
+        // nextTick) has returned its socket to the agent, and the next call reuses it.
+        self->rt().enqueue_microtask([self, i] { self->sequential(i + 1); }, self->site,
+                                     runtime::CallbackKind::await_resume);
       }
     });
   }
@@ -139,12 +145,12 @@ struct Run : std::enable_shared_from_this<Run> {
       ++reasons[o.error];
     }
     if (cfg.form == Form::all) {
-      if (!o.ok && !settled) {
+      if (!o.ok && !settle_queued) {
         gave_up = true;
         // The other calls run on (or wait in the limiter, and will run): held for nobody.
         st().held_at_give_up += static_cast<std::uint64_t>(cfg.count - settled_calls);
         settle(fmt::format("Promise.all rejected: {}", o.error));
-      } else if (settled_calls == cfg.count && !settled) {
+      } else if (settled_calls == cfg.count && !settle_queued) {
         settle(fmt::format("Promise.all: {} fulfilled", fulfilled));
       }
     } else if (settled_calls == cfg.count) {
@@ -161,11 +167,21 @@ struct Run : std::enable_shared_from_this<Run> {
     maybe_finish();
   }
 
+  // The combinator's outcome is seen by the caller's reaction, a microtask later (the twin's
+  // .then / the code after an await).
   void settle(const std::string& line) {
-    settled = true;
-    rt().log(line);
-    maybe_finish();
+    if (settle_queued) return;
+    settle_queued = true;
+    auto self = shared_from_this();
+    rt().enqueue_microtask(
+        [self, line] {
+          self->settled = true;
+          self->rt().log(line);
+          self->maybe_finish();
+        },
+        site, runtime::CallbackKind::promise);
   }
+  bool settle_queued = false;
 
   // Every call settled and every request closed: the op's time, and what the give-up cost.
   void maybe_finish() {
@@ -214,7 +230,9 @@ struct Run : std::enable_shared_from_this<Run> {
       st().retry_delay_us.record(static_cast<std::uint64_t>(d * 1000));
       auto self = shared_from_this();
       if (d <= 0) {
-        attempt(c);
+        // immediate: the retry loop's next iteration, after the failed attempt's await.
+        rt().enqueue_microtask([self, c] { self->attempt(c); }, site,
+                               runtime::CallbackKind::await_resume);
       } else {
         rt().set_timeout(
             d, [self, c] { self->attempt(c); }, site);
