@@ -89,10 +89,9 @@ void ClientConnection::reset_response(const ClientRequest& r) {
 
 // The listeners Agent#createSocket (installListeners) and tickOnSocket put on a socket.
 void ClientConnection::install() {
-  std::weak_ptr<ClientConnection> weak = shared_from_this();
   sock->on.connect = [this] {
     connected = hrtime();
-    if (req && req->conn_.get() == this) {
+    if (req && req->conn_raw_ == this) {
       req->timing_.connected = connected;
       req->timing_.sent = connected;  // the request waited in the socket's write buffer
     }
@@ -102,10 +101,10 @@ void ClientConnection::install() {
   sock->on.error = [this](const NetError& e) {
     // socketErrorListener: the request gets the error; on a free socket,
     // freeSocketErrorListener only destroys it (done).
-    if (req && req->conn_.get() == this) req->emit_error(e);
+    if (req && req->conn_raw_ == this) req->emit_error(e);
   };
   sock->on.timeout = [this] {
-    if (req && req->conn_.get() == this) {
+    if (req && req->conn_raw_ == this) {
       if (req->on.timeout) req->on.timeout();
       return;
     }
@@ -117,7 +116,7 @@ void ClientConnection::install() {
 }
 
 void ClientConnection::on_data(std::string_view bytes) {
-  if (!req || req->conn_.get() != this || !parser) {
+  if (!req || req->conn_raw_ != this || !parser) {
     // Bytes nobody asked for (on a free socket): the parser is gone, Node destroys it.
     sock->destroy();
     return;
@@ -253,7 +252,7 @@ void ClientConnection::on_free_nt() {
 
 // socketOnEnd (on nextTick after the EOF read).
 void ClientConnection::on_eof() {
-  if (req && req->conn_.get() == this) {
+  if (req && req->conn_raw_ == this) {
     if (parser && parser->need_eof()) {
       boost::beast::error_code ec;
       parser->put_eof(ec);  // a body delimited by the connection's end is complete
@@ -276,7 +275,7 @@ void ClientConnection::on_close(bool had_error) {
   const std::shared_ptr<ClientRequest> r = std::move(req);
   parser.reset();
   if (!r) return;
-  if (r->conn_.get() != this) return;  // assigned but 'socket' not emitted: onSocketNT decides
+  if (r->conn_raw_ != this) return;  // assigned but 'socket' not emitted: onSocketNT decides
   r->destroyed_ = true;
   if (r->res_) {
     if (!r->res_complete_) {
@@ -551,6 +550,7 @@ void ClientRequest::on_socket_nt(const std::shared_ptr<ClientConnection>& conn) 
   }
   // tickOnSocket
   conn_ = conn;
+  conn_raw_ = conn.get();
   socket_id_ = conn->sock->id();
   ++conn->served;
   conn->in.clear();
@@ -561,8 +561,8 @@ void ClientRequest::on_socket_nt(const std::shared_ptr<ClientConnection>& conn) 
   }
   timing_.socket = hrtime();
   if (on.socket) on.socket();
-  if (destroyed_ || conn_ == nullptr) return;  // destroyed by a 'socket' listener
-  conn->sock->write(serialize());              // req._flush()
+  if (destroyed_ || conn_raw_ == nullptr) return;  // destroyed by a 'socket' listener
+  conn->sock->write(serialize());                  // req._flush()
   if (!conn->sock->connecting() && !conn->sock->destroyed()) timing_.sent = hrtime();
 }
 
@@ -586,7 +586,7 @@ void ClientRequest::destroy(std::optional<NetError> err) {
   destroyed_ = true;
   if (res_) res_dumped_ = true;  // res._dump(): no more response data
   error_ = err;
-  if (conn_) conn_->sock->destroy(std::move(err));  // this.socket?.destroy(err)
+  if (auto conn = conn_.lock()) conn->sock->destroy(std::move(err));  // this.socket?.destroy(err)
 }
 
 void ClientRequest::emit_error(const NetError& err) {
@@ -609,7 +609,10 @@ void ClientRequest::emit_close() {
     abort_listener_ = 0;
   }
   conn_.reset();
-  if (on.close) on.close();
+  conn_raw_ = nullptr;
+  // The last event: the handlers go (they may hold this request).
+  auto h = std::exchange(on, {});
+  if (h.close) h.close();
 }
 
 }  // namespace nodelab::net

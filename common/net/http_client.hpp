@@ -234,7 +234,10 @@ class ClientRequest : public std::enable_shared_from_this<ClientRequest> {
   RequestOptions options_;
   std::uint64_t id_;
   std::string agent_name_;
-  std::shared_ptr<ClientConnection> conn_;  // req.socket, once 'socket' was emitted
+  // req.socket, once 'socket' was emitted. Weak: the connection holds the request
+  // (socket._httpMessage), and the socket's close handler holds the connection.
+  std::weak_ptr<ClientConnection> conn_;
+  const ClientConnection* conn_raw_ = nullptr;  // which one, for identity checks
   std::optional<IncomingMessage> res_;
   std::optional<NetError> error_;  // req[kError]
   RequestTiming timing_;

@@ -65,6 +65,14 @@ struct ServerConnection : std::enable_shared_from_this<ServerConnection> {
     return s ? s->options_.site : 0;
   }
   bool busy() const { return res && !res->finished_; }
+  // The last event of a request or response: its handlers go with it (they may hold it).
+  template <class T>
+  static void emit_close(T& x) {
+    if (x.closed_) return;
+    x.closed_ = true;
+    auto h = std::exchange(x.on, {});
+    if (h.close) h.close();
+  }
   void install();
   void parse();
   void bad_request(const boost::beast::error_code& ec);
@@ -77,6 +85,17 @@ void ServerConnection::install() {
   sock->on.data = [this](std::string_view b) {
     if (failed) return;
     in.append(b);
+    // Bytes of the next requests wait while a response is being written: at most one
+    // request's worth (header and body limits), or the client is flooding.
+    if (HttpServer* s = srv();
+        s != nullptr && busy() &&
+        in.size() > s->options_.max_header_bytes + s->options_.max_body_bytes) {
+      ++s->stats_.bad_requests;
+      failed = true;
+      in.clear();
+      sock->destroy();
+      return;
+    }
     parse();
   };
   sock->on.eof = [this] { on_eof(); };
@@ -206,18 +225,8 @@ void ServerConnection::on_close() {
   }
   const auto q = std::move(req);
   const auto r = std::move(res);
-  if (r && !r->closed_) {
-    r->closed_ = true;
-    if (r->on.close) r->on.close();  // onServerResponseClose
-  }
-  if (q && !q->closed_) {
-    q->closed_ = true;
-    rt.next_tick(
-        [q] {
-          if (q->on.close) q->on.close();
-        },
-        site());
-  }
+  if (r) emit_close(*r);  // onServerResponseClose
+  if (q && !q->closed_) rt.next_tick([q] { emit_close(*q); }, site());
   parser.reset();
   if (HttpServer* s = srv()) s->connection_closed(self);
 }
@@ -318,11 +327,11 @@ void ServerResponse::end(std::string_view chunk) {
         if (!self || c->res != self || c->sock->destroyed()) return;
         self->finished_ = true;
         if (self->on.finish) self->on.finish();
+        // The response's 'close', then the request's (it is done: clearIncoming).
         c->rt.next_tick(
-            [self] {
-              if (self->closed_) return;
-              self->closed_ = true;
-              if (self->on.close) self->on.close();
+            [self, q = c->req] {
+              ServerConnection::emit_close(*self);
+              if (q) ServerConnection::emit_close(*q);
             },
             c->site());
         c->response_done();

@@ -183,9 +183,32 @@ std::string Latency::to_string() const {
   return "?";
 }
 
+double LatencySampler::next() {
+  const Latency& l = latency_;
+  double ms = 0;
+  switch (l.kind) {
+    case Latency::Kind::fixed:
+      ms = l.a;
+      break;
+    case Latency::Kind::uniform:
+      ms = l.a == l.b ? l.a : std::uniform_real_distribution<double>(l.a, l.b)(rng_);
+      break;
+    case Latency::Kind::exponential:
+      ms = l.a <= 0 ? 0 : std::exponential_distribution<double>(1.0 / l.a)(rng_);
+      break;
+    case Latency::Kind::lognormal: {
+      const double log_median = std::log(l.a);
+      const double sigma = (std::log(l.b) - log_median) / kZ99;
+      ms = sigma <= 0 ? l.a : std::lognormal_distribution<double>(log_median, sigma)(rng_);
+      break;
+    }
+  }
+  return std::clamp(ms, 0.0, kMaxWorkMs);
+}
+
 struct Downstream::Impl {
   explicit Impl(const DownstreamOptions& o)
-      : opt(o), latency_rng(o.seed), error_rng(o.seed ^ 0x9e3779b97f4a7c15ULL) {}
+      : opt(o), latency(o.latency, o.seed), error_rng(o.seed ^ 0x9e3779b97f4a7c15ULL) {}
 
   // A request's claim on capacity: it holds a slot (in_flight) or waits in the FIFO queue.
   struct Ticket {
@@ -224,7 +247,7 @@ struct Downstream::Impl {
   std::uint64_t in_flight = 0;
   std::uint64_t open = 0;
   std::deque<Ticket*> queue;
-  std::mt19937_64 latency_rng;
+  LatencySampler latency;
   std::mt19937_64 error_rng;
 
   // Shared with the threads that read stats or reset.
@@ -312,29 +335,6 @@ struct Downstream::Impl {
         arm_ramp();
       });
     }
-  }
-
-  double draw_latency() {
-    const Latency& l = opt.latency;
-    double ms = 0;
-    switch (l.kind) {
-      case Latency::Kind::fixed:
-        ms = l.a;
-        break;
-      case Latency::Kind::uniform:
-        ms = l.a == l.b ? l.a : std::uniform_real_distribution<double>(l.a, l.b)(latency_rng);
-        break;
-      case Latency::Kind::exponential:
-        ms = l.a <= 0 ? 0 : std::exponential_distribution<double>(1.0 / l.a)(latency_rng);
-        break;
-      case Latency::Kind::lognormal: {
-        const double log_median = std::log(l.a);
-        const double sigma = (std::log(l.b) - log_median) / kZ99;
-        ms = sigma <= 0 ? l.a : std::lognormal_distribution<double>(log_median, sigma)(latency_rng);
-        break;
-      }
-    }
-    return std::clamp(ms, 0.0, kMaxWorkMs);
   }
 
   asio::awaitable<void> accept_loop() {
@@ -433,7 +433,7 @@ struct Downstream::Impl {
       ++st.requests;
       if (arrivals.size() < opt.arrival_log) arrivals.push_back(arrived);
     }
-    double ms = draw_latency();
+    double ms = latency.next();
     const bool error = std::uniform_real_distribution<double>(0, 1)(error_rng) < opt.error_rate;
     unsigned status = arrived < opt.fail_for_ms ? 503 : error ? 500 : 200;
     std::string id;

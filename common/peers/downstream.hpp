@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -46,6 +47,17 @@ struct Latency {
   std::string to_string() const;  // the form parse() reads
 };
 
+// Draws work times from a Latency with a seeded generator: the same seed, the same sequence.
+class LatencySampler {
+ public:
+  LatencySampler(Latency latency, std::uint64_t seed) : latency_(latency), rng_(seed) {}
+  double next();  // milliseconds, in [0, 3600000]
+
+ private:
+  Latency latency_;
+  std::mt19937_64 rng_;
+};
+
 struct DownstreamOptions {
   Latency latency = Latency::fixed(10);
   std::uint32_t capacity = 0;            // requests worked at once; 0: unlimited
@@ -60,8 +72,8 @@ struct DownstreamOptions {
 };
 
 // Every counter since start() or the last reset. `requests` counts the work requests (any path
-// but /__stats and /__reset); once none is in flight or queued,
-//   requests == completed + cancelled + wasted + rejected + invalid.
+// but /__stats and /__reset); once none is in flight or queued (and no reset came while some
+// were), requests == completed + cancelled + wasted + rejected + invalid.
 struct DownstreamStats {
   std::uint64_t connections = 0;          // accepted and served
   std::uint64_t connections_open = 0;     // open now

@@ -14,6 +14,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -60,6 +63,35 @@ TEST_CASE("peers.downstream.latency_parse") {
     CHECK_FALSE(Latency::parse(bad, error));
     CHECK_FALSE(error.empty());
   }
+}
+
+TEST_CASE("peers.downstream.latency_sampler") {
+  using nodelab::peers::LatencySampler;
+  // The quantiles of 100 000 seeded draws (the same every run: the seed is fixed).
+  const auto quantiles = [](Latency l) {
+    LatencySampler s(l, 7);
+    std::vector<double> v(100'000);
+    for (double& x : v)
+      x = s.next();
+    std::sort(v.begin(), v.end());
+    return std::array<double, 4>{v.front(), v[v.size() / 2], v[v.size() * 99 / 100], v.back()};
+  };
+  const auto fixed = quantiles(Latency::fixed(7));
+  CHECK(fixed[0] == 7);
+  CHECK(fixed[3] == 7);
+  const auto uni = quantiles(Latency::uniform(5, 15));
+  CHECK(uni[0] >= 5);
+  CHECK(uni[3] <= 15);
+  CHECK(uni[1] == doctest::Approx(10).epsilon(0.02));
+  const auto ex = quantiles(Latency::exponential(10));
+  CHECK(ex[1] == doctest::Approx(10 * std::log(2.0)).epsilon(0.03));  // median = mean ln 2
+  const auto logn = quantiles(Latency::lognormal(10, 100));
+  CHECK(logn[1] == doctest::Approx(10).epsilon(0.03));
+  CHECK(logn[2] == doctest::Approx(100).epsilon(0.05));
+  // The same seed, the same sequence.
+  LatencySampler a(Latency::exponential(3), 11), b(Latency::exponential(3), 11);
+  for (int i = 0; i < 100; ++i)
+    CHECK(a.next() == b.next());
 }
 
 TEST_CASE("peers.downstream.capacity_queues_in_fifo_order") {
