@@ -10,9 +10,12 @@
 // with node's http client on the same loop: Promise.all's fail-fast that leaves the others
 // running, timeouts that race and leak or abort and cancel, limiters, retries, agent queues.
 
+#include <fmt/format.h>
+
 #include "async/io_world.hpp"
 #include "async/ops.hpp"
 #include "nodelab/lab_list.hpp"
+#include "report/run_report.hpp"
 
 nodelab::cli::LabSpec nodelab::labs::spec_async() {
   nodelab::cli::LabSpec spec;
@@ -42,6 +45,39 @@ nodelab::cli::LabSpec nodelab::labs::spec_async() {
                           {"retries", "", "retries.count"},
                           {"total", "ms", "calls.total_ms"},
                           {"rss peak", "", "memory.rssPeak_bytes"}};
+  // The I/O verdicts (scenarios/async/README.md, "Verdicts"), all read from counts.
+  spec.diagnose = [](const nodelab::metrics::MetricSet& m) {
+    std::vector<nodelab::report::Finding> out;
+    const double late = m.get("wasted.lateResponses").value_or(0);
+    if (late > 0) {
+      out.push_back({"wasted downstream work",
+                     fmt::format("{} responses completed after their caller had given up ({} "
+                                 "calls or requests were still running when it did)",
+                                 late, m.get("wasted.heldAtGiveUp").value_or(0)),
+                     "give the calls an AbortSignal and abort it when the caller stops waiting "
+                     "(AbortSignal.timeout for a timeout, a controller aborted in Promise.all's "
+                     "catch)"});
+    }
+    const double queued = m.get("downstream.queuedPeak").value_or(0);
+    if (queued > 0) {
+      out.push_back({"downstream flooded",
+                     fmt::format("a service queued up to {} requests behind its capacity ({} in "
+                                 "flight); the client had {} requests outstanding at its peak",
+                                 queued, m.get("downstream.inFlightPeak").value_or(0),
+                                 m.get("requests.inFlightPeak").value_or(0)),
+                     "bound the fan-out at the service's capacity: a p-limit limiter, or an "
+                     "agent's maxSockets"});
+    }
+    const double retries = m.get("retries.count").value_or(0);
+    if (retries > 0 && m.get("retries.delay.max_ms").value_or(-1) == 0) {
+      out.push_back({"retries without backoff",
+                     fmt::format("{} retries, none delayed; the service received {} requests "
+                                 "during its outage",
+                                 retries, m.get("downstream.outageRequests").value_or(0)),
+                     "capped exponential backoff with full jitter, and a retry budget"});
+    }
+    return out;
+  };
   spec.tour = {{"floating-promise-crash", false,
                 "one async function threw and nobody awaited it: the process died with exit 1 "
                 "once the drain ended, and the timer never ran"}};
