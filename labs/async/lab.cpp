@@ -43,8 +43,12 @@ nodelab::cli::LabSpec nodelab::labs::spec_async() {
                           {"wasted", "late", "wasted.lateResponses"},
                           {"cancelled", "", "downstream.cancelled"},
                           {"retries", "", "retries.count"},
-                          {"total", "ms", "calls.total_ms"},
-                          {"rss peak", "", "memory.rssPeak_bytes"}};
+                          {"calls total", "ms", "calls.total_ms"},
+                          {"rss peak", "", "memory.rssPeak_bytes"},
+                          // the loop's own (what the promise scenarios compare)
+                          {"ELD p99", "ms", "eventLoopDelay.p99_ms"},
+                          {"ELU", "", "eventLoopUtilization.utilization"},
+                          {"loop total", "ms", "loop.total_ms"}};
   // The I/O verdicts (scenarios/async/README.md, "Verdicts"), all read from counts.
   spec.diagnose = [](const nodelab::metrics::MetricSet& m) {
     std::vector<nodelab::report::Finding> out;
