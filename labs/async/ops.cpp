@@ -1,8 +1,16 @@
 #include "async/ops.hpp"
 
+#include "async/io_world.hpp"
 #include "script/shared_ops.hpp"
 
 namespace nodelab::async {
+
+void add_io(script::OpRegistry& r) {
+  add_downstream_block(r);
+  add_calls(r);
+  add_asio_calls(r);
+  r.add_metrics(IoWorld::metric_table());
+}
 
 script::OpRegistry registry() {
   script::OpRegistry r = script::shared_registry("async");
@@ -10,6 +18,7 @@ script::OpRegistry registry() {
   add_process_ops(r);
   add_callback_ops(r);
   add_abort_ops(r);    // abort_ops.cpp
+  add_io(r);
   return r;
 }
 

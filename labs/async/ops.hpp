@@ -4,6 +4,9 @@
 
 #include "metrics/metric_set.hpp"
 #include "script/interpreter.hpp"
+#include <string>
+
+#include "script/parser.hpp"
 #include "script/registry.hpp"
 
 namespace nodelab::async {
@@ -20,5 +23,13 @@ void add_callback_ops(script::OpRegistry& r);
 void collect_callback_metrics(script::Interpreter& interp, metrics::MetricSet& out);
 // AbortController, its signal's 'abort' listeners, timers/promises setTimeout (abort_ops.cpp).
 void add_abort_ops(script::OpRegistry& r);
+// The I/O ops (io_world.hpp): the `downstream:` block (downstream.cpp) and `calls`
+// (calls.cpp), with the io metrics.
+void add_downstream_block(script::OpRegistry& r);
+void add_calls(script::OpRegistry& r);
+void add_asio_calls(script::OpRegistry& r);  // asio_calls.cpp
+void add_io(script::OpRegistry& r);
+// A service name an op uses: checked against the block once the file is parsed.
+void note_service_use(script::Parser& p, const std::string& name, const YAML::Node& at);
 
 }  // namespace nodelab::async
