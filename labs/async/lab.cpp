@@ -96,6 +96,14 @@ nodelab::cli::LabSpec nodelab::labs::spec_async() {
   };
   spec.tour = {{"floating-promise-crash", false,
                 "one async function threw and nobody awaited it: the process died with exit 1 "
-                "once the drain ended, and the timer never ran"}};
+                "once the drain ended, and the timer never ran"},
+               {"promise-combinator-ticks", false,
+                "each combinator settles one microtask hop after the input that decides it, its "
+                ".then one hop later: allSettled and race log after tick 1, all and any after "
+                "tick 2"},
+               {"race-timeout-leak", true,
+                "Promise.race gave up on the calls but they ran on and the downstream finished "
+                "them for nobody; AbortSignal.timeout destroyed them and the downstream stopped; "
+                "Asio's || cancelled them and waited"}};
   return spec;
 }

@@ -17,7 +17,7 @@ script::OpRegistry registry() {
   add_promise_ops(r);  // promise_ops.cpp
   add_process_ops(r);
   add_callback_ops(r);
-  add_abort_ops(r);    // abort_ops.cpp
+  add_abort_ops(r);  // abort_ops.cpp
   add_io(r);
   return r;
 }

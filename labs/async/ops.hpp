@@ -2,9 +2,9 @@
 // The async lab's op registry: the shared runtime's ops, plus the lab's promises,
 // callbacks, cancellation and network ops (each family in its own file, added here).
 
+#include <string>
 #include "metrics/metric_set.hpp"
 #include "script/interpreter.hpp"
-#include <string>
 
 #include "script/parser.hpp"
 #include "script/registry.hpp"

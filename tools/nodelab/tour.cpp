@@ -145,20 +145,53 @@ int tour(const report::Style& st, bool no_pause) {
         }
         width.push_back(w + 2);
       }
-      std::string top = fmt::format("  {:<12}", "variant");
-      std::string bottom = fmt::format("  {:<12}", "");
-      for (std::size_t c = 0; c < cols.size(); ++c) {
-        top += fmt::format("{:>{}}", heads[c].first, width[c]);
-        bottom += fmt::format("{:>{}}", heads[c].second, width[c]);
-      }
-      fmt::print("{}\n", st.bold(top));
-      if (bottom.find_first_not_of(' ') != std::string::npos) fmt::print("{}\n", st.bold(bottom));
-      for (const auto& v : j["variants"]) {
-        std::string line = fmt::format("  {:<12}", v.value("name", ""));
+      std::size_t total = 14;
+      for (std::size_t w : width)
+        total += w;
+      if (total <= kWidth) {
+        std::string top = fmt::format("  {:<12}", "variant");
+        std::string bottom = fmt::format("  {:<12}", "");
         for (std::size_t c = 0; c < cols.size(); ++c) {
-          line += fmt::format("{:>{}}", v["cells"][c].get<std::string>(), width[c]);
+          top += fmt::format("{:>{}}", heads[c].first, width[c]);
+          bottom += fmt::format("{:>{}}", heads[c].second, width[c]);
         }
-        fmt::print("{}\n", line);
+        fmt::print("{}\n", st.bold(top));
+        if (bottom.find_first_not_of(' ') != std::string::npos) fmt::print("{}\n", st.bold(bottom));
+        for (const auto& v : j["variants"]) {
+          std::string line = fmt::format("  {:<12}", v.value("name", ""));
+          for (std::size_t c = 0; c < cols.size(); ++c) {
+            line += fmt::format("{:>{}}", v["cells"][c].get<std::string>(), width[c]);
+          }
+          fmt::print("{}\n", line);
+        }
+      } else {
+        // Too wide: transposed, as --compare itself prints it (a row per figure, a column per
+        // variant).
+        std::size_t label_w = 0;
+        for (const auto& col : cols) {
+          label_w = std::max(label_w, report::display_width(col.get<std::string>()));
+        }
+        std::vector<std::size_t> vw;
+        std::string top = fmt::format("  {:<{}}", "", label_w);
+        for (const auto& v : j["variants"]) {
+          std::size_t w = report::display_width(v.value("name", ""));
+          for (const auto& cell : v["cells"]) {
+            w = std::max(w, report::display_width(cell.get<std::string>()));
+          }
+          vw.push_back(w + 2);
+          top += fmt::format("{:>{}}", v.value("name", ""), vw.back());
+        }
+        fmt::print("{}\n", st.bold(top));
+        for (std::size_t c = 0; c < cols.size(); ++c) {
+          std::string line = fmt::format("  {:<{}}", cols[c].get<std::string>(), label_w);
+          std::size_t k = 0;
+          for (const auto& v : j["variants"]) {
+            const std::string cell = v["cells"][c].get<std::string>();
+            line += std::string(vw[k] - std::min(vw[k], report::display_width(cell)), ' ') + cell;
+            ++k;
+          }
+          fmt::print("{}\n", line);
+        }
       }
       fmt::print("\n{}\n", st.bold("verdicts"));
       for (const auto& v : j["variants"]) {
