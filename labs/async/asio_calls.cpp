@@ -31,9 +31,7 @@ struct AsioConfig {
   std::int64_t count = 1;
   Pattern pattern = Pattern::race_timeout;
   std::int64_t timeout_ms = 0;
-  std::vector<std::int64_t> fail_calls;
-  std::int64_t fail_status = 500;
-  std::int64_t fail_ms = 10;
+  FailSpec fail;
 };
 
 struct AsioRun : std::enable_shared_from_this<AsioRun> {
@@ -46,11 +44,7 @@ struct AsioRun : std::enable_shared_from_this<AsioRun> {
     const std::uint16_t port = world->service(cfg.service).port();
     std::vector<std::string> paths;
     for (std::int64_t i = 1; i <= cfg.count; ++i) {
-      std::string path = fmt::format("/?id={}", i);
-      if (std::find(cfg.fail_calls.begin(), cfg.fail_calls.end(), i) != cfg.fail_calls.end()) {
-        path += fmt::format("&status={}&ms={}", cfg.fail_status, cfg.fail_ms);
-      }
-      paths.push_back(std::move(path));
+      paths.push_back(cfg.fail.path_for(i));
     }
     auto self = shared_from_this();
     world->rt().queue_work(
@@ -139,28 +133,7 @@ std::unique_ptr<script::Op> parse_asio_calls(script::Parser& p, const YAML::Node
   } else if (f.has("timeout_ms")) {
     p.fail(f.get("timeout_ms"), "`timeout_ms` is the race's timer: only with `pattern: race`");
   }
-  if (f.has("fail")) {
-    script::Fields ff = p.fields(f.get("fail"), "fail", {"calls", "status", "ms"});
-    const YAML::Node calls = ff.get("calls");
-    if (!calls.IsDefined() || !calls.IsSequence() || calls.size() == 0) {
-      p.fail(calls.IsDefined() ? calls : f.get("fail"),
-             "`fail.calls` must be a non-empty list of call numbers (1..count)");
-    }
-    for (const auto& n : calls) {
-      std::int64_t k = 0;
-      try {
-        k = n.as<std::int64_t>();
-      } catch (const std::exception&) {
-        p.fail(n, "a call number in `fail.calls` must be a whole number");
-      }
-      if (k < 1 || k > cfg.count) {
-        p.fail(n, fmt::format("call {} is not in 1..{} (`count`)", k, cfg.count));
-      }
-      cfg.fail_calls.push_back(k);
-    }
-    cfg.fail_status = ff.integer("status", 400, 599, 500);
-    cfg.fail_ms = ff.integer("ms", 0, 60'000, 10);
-  }
+  if (f.has("fail")) cfg.fail = parse_fail(p, f.get("fail"), cfg.count);
   return std::make_unique<AsioCallsOp>(std::move(cfg));
 }
 

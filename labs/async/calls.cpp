@@ -44,9 +44,7 @@ struct CallsConfig {
   std::int64_t count = 1;
   Form form = Form::all;
   std::int64_t limit = 0;  // 0: no limiter
-  std::set<std::int64_t> fail_calls;
-  std::int64_t fail_status = 500;
-  std::int64_t fail_ms = 10;
+  FailSpec fail;
   std::optional<std::int64_t> timeout_ms;
   Via via = Via::race;
   std::optional<RetrySpec> retry;
@@ -277,10 +275,7 @@ struct Run : std::enable_shared_from_this<Run> {
     ro.port = port;
     ro.agent = agent;
     ro.site = site;
-    ro.path = fmt::format("/?id={}", c->index);
-    if (cfg.fail_calls.count(c->index) != 0) {
-      ro.path += fmt::format("&status={}&ms={}", cfg.fail_status, cfg.fail_ms);
-    }
+    ro.path = cfg.fail.path_for(c->index);
     if (cfg.timeout_ms && cfg.via == Via::abort) ro.signal = a->controller.signal();
 
     net::RequestHandlers on;
@@ -380,9 +375,9 @@ class CallsOp final : public script::Op {
     f.push_back(fmt::format("count: {}", cfg_.count));
     f.push_back(fmt::format("form: '{}'", kForms[static_cast<int>(cfg_.form)]));
     if (cfg_.limit > 0) f.push_back(fmt::format("limit: {}", cfg_.limit));
-    if (!cfg_.fail_calls.empty()) {
+    if (!cfg_.fail.calls.empty()) {
       f.push_back(fmt::format("fail: {{ calls: [{}], status: {}, ms: {} }}",
-                              fmt::join(cfg_.fail_calls, ", "), cfg_.fail_status, cfg_.fail_ms));
+                              fmt::join(cfg_.fail.calls, ", "), cfg_.fail.status, cfg_.fail.ms));
     }
     if (cfg_.timeout_ms) {
       f.push_back(fmt::format("timeout: {{ ms: {}, via: '{}' }}", *cfg_.timeout_ms,
@@ -419,6 +414,35 @@ struct ServiceUses {
 
 }  // namespace
 
+std::string FailSpec::path_for(std::int64_t call) const {
+  std::string path = fmt::format("/?id={}", call);
+  if (calls.count(call) != 0) path += fmt::format("&status={}&ms={}", status, ms);
+  return path;
+}
+
+FailSpec parse_fail(script::Parser& p, const YAML::Node& v, std::int64_t count) {
+  FailSpec spec;
+  script::Fields ff = p.fields(v, "fail", {"calls", "status", "ms"});
+  const YAML::Node calls = ff.get("calls");
+  if (!calls.IsDefined() || !calls.IsSequence() || calls.size() == 0) {
+    p.fail(calls.IsDefined() ? calls : v,
+           "`fail.calls` must be a non-empty list of call numbers (1..count)");
+  }
+  for (const auto& n : calls) {
+    std::int64_t k = 0;
+    try {
+      k = n.as<std::int64_t>();
+    } catch (const std::exception&) {
+      p.fail(n, "a call number in `fail.calls` must be a whole number");
+    }
+    if (k < 1 || k > count) p.fail(n, fmt::format("call {} is not in 1..{} (`count`)", k, count));
+    spec.calls.insert(k);
+  }
+  spec.status = ff.integer("status", 400, 599, 500);
+  spec.ms = ff.integer("ms", 0, 60'000, 10);
+  return spec;
+}
+
 void note_service_use(script::Parser& p, const std::string& name, const YAML::Node& at) {
   auto& any = p.scenario().blocks["async.service_uses"];
   if (!any.has_value()) any = std::make_shared<ServiceUses>();
@@ -448,28 +472,7 @@ std::unique_ptr<script::Op> parse_calls(script::Parser& p, const YAML::Node& v) 
            "`limit` needs a parallel form (all or allSettled): sequential "
            "calls run one at a time already");
   }
-  if (f.has("fail")) {
-    script::Fields ff = p.fields(f.get("fail"), "fail", {"calls", "status", "ms"});
-    const YAML::Node calls = ff.get("calls");
-    if (!calls.IsDefined() || !calls.IsSequence() || calls.size() == 0) {
-      p.fail(calls.IsDefined() ? calls : f.get("fail"),
-             "`fail.calls` must be a non-empty list of call numbers (1..count)");
-    }
-    for (const auto& n : calls) {
-      std::int64_t k = 0;
-      try {
-        k = n.as<std::int64_t>();
-      } catch (const std::exception&) {
-        p.fail(n, "a call number in `fail.calls` must be a whole number");
-      }
-      if (k < 1 || k > cfg.count) {
-        p.fail(n, fmt::format("call {} is not in 1..{} (`count`)", k, cfg.count));
-      }
-      cfg.fail_calls.insert(k);
-    }
-    cfg.fail_status = ff.integer("status", 400, 599, 500);
-    cfg.fail_ms = ff.integer("ms", 0, 60'000, 10);
-  }
+  if (f.has("fail")) cfg.fail = parse_fail(p, f.get("fail"), cfg.count);
   if (f.has("timeout")) {
     script::Fields tf = p.fields(f.get("timeout"), "timeout", {"ms", "via"});
     cfg.timeout_ms = tf.integer("ms", 1, 60'000);

@@ -2,6 +2,8 @@
 // The async lab's op registry: the shared runtime's ops, plus the lab's promises,
 // callbacks, cancellation and network ops (each family in its own file, added here).
 
+#include <cstdint>
+#include <set>
 #include <string>
 #include "metrics/metric_set.hpp"
 #include "script/interpreter.hpp"
@@ -31,5 +33,14 @@ void add_asio_calls(script::OpRegistry& r);  // asio_calls.cpp
 void add_io(script::OpRegistry& r);
 // A service name an op uses: checked against the block once the file is parsed.
 void note_service_use(script::Parser& p, const std::string& name, const YAML::Node& at);
+// The `fail:` of `calls` and `asioCalls`: which calls (1..count) the service answers with
+// `status` after `ms`, through the query string (`path_for`).
+struct FailSpec {
+  std::set<std::int64_t> calls;
+  std::int64_t status = 500;
+  std::int64_t ms = 10;
+  std::string path_for(std::int64_t call) const;  // "/?id=N", plus the failure when scripted
+};
+FailSpec parse_fail(script::Parser& p, const YAML::Node& v, std::int64_t count);
 
 }  // namespace nodelab::async
