@@ -84,6 +84,7 @@ struct AsioRun : std::enable_shared_from_this<AsioRun> {
             a.failed += out.count(asio_side::ChildEnd::failed);
             a.cancelled += out.count(asio_side::ChildEnd::cancelled);
             a.caller_failed += out.caller_failed ? 1 : 0;
+            a.failure_hidden += out.failure_hidden ? 1 : 0;
             a.elapsed_ms += out.elapsed_ms;
           }
         },

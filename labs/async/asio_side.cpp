@@ -15,6 +15,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <stdexcept>
+#include <string_view>
 
 namespace nodelab::async::asio_side {
 
@@ -161,6 +162,12 @@ Outcome run(const Options& o) {
     out.caller_saw = describe(ep);
   });
   io.run();
+  // The innermost exception the caller can reach (multiple_exceptions nest: "... (first: X))").
+  std::string_view innermost = out.caller_saw;
+  while (innermost.ends_with(')'))
+    innermost.remove_suffix(1);
+  out.failure_hidden = out.caller_failed && out.count(ChildEnd::failed) > 0 &&
+                       innermost.ends_with("operation aborted");
   out.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return out;
 }

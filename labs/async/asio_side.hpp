@@ -56,6 +56,9 @@ struct Outcome {
   // e.g. "multiple_exceptions (first: operation aborted)" or "status 503 from /work?id=b".
   std::string caller_saw;
   bool caller_failed = false;
+  // The caller caught a cancellation (a sibling's operation_aborted, first in
+  // multiple_exceptions) although a child had failed: the failure that caused it is hidden.
+  bool failure_hidden = false;
   std::vector<Child> children;
   double elapsed_ms = 0;  // from the first send until run() returned (every child finished)
 

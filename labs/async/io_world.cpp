@@ -251,6 +251,9 @@ const std::vector<metrics::MetricInfo>& IoWorld::metric_table() {
       {"asio.cancelled", "",
        "asioCalls children cancelled by their operator (a lost ||, a sibling's error)"},
       {"asio.callerFailed", "", "asioCalls runs whose co_await threw"},
+      {"asio.failureHidden", "",
+       "of those, runs whose caught exception was a sibling's cancellation (operation aborted, "
+       "first in multiple_exceptions) while a call had failed"},
       {"asio.elapsed_ms", "ms", "asioCalls runs' time, each until every child had finished"},
       {"downstream.outageRequests", "", "requests that arrived during a service's fail_for window"},
   };
@@ -299,6 +302,7 @@ void IoWorld::collect(metrics::MetricSet& out) {
     out.set("asio.failed", static_cast<double>(asio.failed));
     out.set("asio.cancelled", static_cast<double>(asio.cancelled));
     out.set("asio.callerFailed", static_cast<double>(asio.caller_failed));
+    out.set("asio.failureHidden", static_cast<double>(asio.failure_hidden));
     out.set("asio.elapsed_ms", asio.elapsed_ms);
   }
   if (!stats.ran) return;

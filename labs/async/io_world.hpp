@@ -84,7 +84,8 @@ struct AsioStats {
   bool ran = false;
   std::uint64_t ok = 0, failed = 0, cancelled = 0;  // children, by how they ended
   std::uint64_t caller_failed = 0;                  // runs whose co_await threw
-  double elapsed_ms = 0;  // summed over runs (each waits for its children)
+  std::uint64_t failure_hidden = 0;  // ... with a sibling's cancellation, not the failure
+  double elapsed_ms = 0;             // summed over runs (each waits for its children)
 };
 
 class IoWorld {

@@ -54,6 +54,7 @@ TEST_CASE("async.asio_side.and_hides_the_failure_behind_the_siblings_cancellatio
   const side::Outcome o = side::run({ds.port(), side::Pattern::all_fail_fast, {kHold, kFail}, {}});
   CHECK(o.caller_failed);
   CHECK(o.caller_saw == "multiple_exceptions (first: operation aborted)");
+  CHECK(o.failure_hidden);
   CHECK(o.children[0].end == side::ChildEnd::cancelled);
   CHECK(o.children[1].end == side::ChildEnd::failed);
   CHECK(o.children[1].status == 503);
@@ -65,6 +66,7 @@ TEST_CASE("async.asio_side.and_hides_the_failure_behind_the_siblings_cancellatio
   CHECK(swapped.caller_saw ==
         std::string("multiple_exceptions (first: status 503 from ") + kFail + ")");
   CHECK(swapped.count(side::ChildEnd::cancelled) == 1);
+  CHECK_FALSE(swapped.failure_hidden);
 }
 
 TEST_CASE("async.asio_side.parallel_group_cancels_every_sibling_and_reports_the_first_error") {
@@ -74,6 +76,7 @@ TEST_CASE("async.asio_side.parallel_group_cancels_every_sibling_and_reports_the_
       side::run({ds.port(), side::Pattern::group_one_error, {kHold, kFail, kHold}, {}});
   CHECK(o.caller_failed);
   CHECK(o.caller_saw == std::string("status 503 from ") + kFail);
+  CHECK_FALSE(o.failure_hidden);
   CHECK(o.count(side::ChildEnd::cancelled) == 2);
   CHECK(o.count(side::ChildEnd::failed) == 1);
   CHECK(eventually([&] { return ds.stats(false).cancelled == 2; }));
