@@ -1,5 +1,5 @@
 // The `asioCalls` op: the same calls as `calls`, made by Boost.Asio's awaitable operators
-// (labs/async/asio_side.hpp) against the same service, so a scenario can show C++'s answer
+// (common/peers/asio_side.hpp) against the same service, so a scenario can show C++'s answer
 // beside Node's: `call || timer` cancels the loser and waits for it to finish, so a timed-out
 // call's connection is closed and the downstream cancels its work; `&&` and a parallel group's
 // wait_for_one_error cancel the siblings at the first error.
@@ -12,9 +12,9 @@
 
 #include <algorithm>
 
-#include "async/asio_side.hpp"
 #include "async/io_world.hpp"
 #include "async/ops.hpp"
+#include "peers/asio_side.hpp"
 #include "script/parser.hpp"
 #include "script/scenario.hpp"
 #include "script/twin.hpp"
@@ -23,6 +23,7 @@ namespace nodelab::async {
 
 namespace {
 
+namespace asio_side = peers::asio_side;
 using asio_side::Pattern;
 constexpr std::string_view kPatterns[] = {"race", "all", "group"};
 

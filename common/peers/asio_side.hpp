@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-namespace nodelab::async::asio_side {
+namespace nodelab::peers::asio_side {
 
 enum class Pattern : std::uint8_t { race_timeout, all_fail_fast, group_one_error };
 
@@ -72,4 +72,4 @@ Outcome run(const Options& o);
 const char* pattern_name(Pattern p);
 const char* end_name(ChildEnd e);
 
-}  // namespace nodelab::async::asio_side
+}  // namespace nodelab::peers::asio_side

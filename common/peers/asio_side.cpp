@@ -1,4 +1,4 @@
-#include "async/asio_side.hpp"
+#include "peers/asio_side.hpp"
 
 #include <fmt/format.h>
 
@@ -17,7 +17,7 @@
 #include <stdexcept>
 #include <string_view>
 
-namespace nodelab::async::asio_side {
+namespace nodelab::peers::asio_side {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -172,4 +172,4 @@ Outcome run(const Options& o) {
   return out;
 }
 
-}  // namespace nodelab::async::asio_side
+}  // namespace nodelab::peers::asio_side

@@ -2,14 +2,14 @@
 // The failing call answers at once and the others are held (?ms=600000) until cancelled, so
 // which child decides is fixed by the mechanism, never by speed.
 
-#include "async/asio_side.hpp"
+#include "peers/asio_side.hpp"
 
 #include <doctest/doctest.h>
 
 #include "peers/downstream.hpp"
 #include "peers/http_client.hpp"
 
-namespace side = nodelab::async::asio_side;
+namespace side = nodelab::peers::asio_side;
 using nodelab::peers::Downstream;
 using nodelab::peers::test::eventually;
 
