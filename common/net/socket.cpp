@@ -153,11 +153,13 @@ void Socket::on_connected(int status) {
 void Socket::start_reading() {
   uv_read_start(
       tcp_.stream(),
-      [](uv_handle_t* h, std::size_t, uv_buf_t* buf) {
-        auto* s = static_cast<Socket*>(h->data);
-        // Node reads into 64 KiB buffers (kReadBufferSize... onStreamRead's allocation).
-        s->read_buf_.resize(64 * 1024);
-        *buf = uv_buf_init(s->read_buf_.data(), static_cast<unsigned>(s->read_buf_.size()));
+      [](uv_handle_t*, std::size_t, uv_buf_t* buf) {
+        // Node reads into a 64 KiB allocation and shrinks it to what arrived (onStreamRead):
+        // an idle socket holds no read buffer. Here one buffer per loop thread serves every
+        // socket: libuv calls alloc then read for one stream at a time, and on_read hands the
+        // bytes on synchronously (the parser copies what it keeps).
+        static thread_local std::string shared(64 * 1024, '\0');
+        *buf = uv_buf_init(shared.data(), static_cast<unsigned>(shared.size()));
       },
       [](uv_stream_t* st, ssize_t nread, const uv_buf_t* buf) {
         static_cast<Socket*>(st->data)->on_read(nread, buf);

@@ -130,7 +130,6 @@ class Socket : public std::enable_shared_from_this<Socket>, public Closable {
   std::string host_;
   std::uint16_t remote_port_ = 0;
   std::string pending_;  // written while connecting
-  std::string read_buf_;
   std::chrono::milliseconds timeout_{0};
   std::size_t write_queue_ = 0;
   std::uint64_t bytes_read_ = 0;

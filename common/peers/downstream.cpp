@@ -1,5 +1,6 @@
 #include "peers/downstream.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <boost/asio.hpp>
@@ -641,11 +642,45 @@ std::string stats_json(const DownstreamStats& s) {
   return j.dump();
 }
 
+DownstreamStats stats_from_json(std::string_view text) {
+  const auto j = nlohmann::json::parse(text);
+  DownstreamStats s;
+  const auto u = [&](const char* key) { return j.value(key, std::uint64_t{0}); };
+  s.connections = u("connections");
+  s.connections_open = u("connectionsOpen");
+  s.connections_refused = u("connectionsRefused");
+  s.requests = u("requests");
+  s.completed = u("completed");
+  s.status_2xx = u("status2xx");
+  s.status_4xx = u("status4xx");
+  s.status_5xx = u("status5xx");
+  s.status_other = u("statusOther");
+  s.in_flight = u("inFlight");
+  s.in_flight_peak = u("inFlightPeak");
+  s.queued = u("queued");
+  s.queued_peak = u("queuedPeak");
+  s.cancelled = u("cancelled");
+  s.wasted = u("wasted");
+  s.rejected = u("rejected");
+  s.invalid = u("invalid");
+  s.uptime_ms = j.value("uptimeMs", 0.0);
+  s.arrivals_ms = j.value("arrivalsMs", std::vector<double>{});
+  return s;
+}
+
 std::string downstream_executable() {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "nodelab-downstream";
   return (self.parent_path() / "nodelab-downstream").string();
+}
+
+void raise_fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+  }
 }
 
 }  // namespace nodelab::peers

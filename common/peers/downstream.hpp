@@ -117,11 +117,18 @@ class Downstream {
   std::thread thread_;
 };
 
-// The JSON of GET /__stats (camelCase names: requests, completed, inFlightPeak, ...).
+// The JSON of GET /__stats (camelCase names: requests, completed, inFlightPeak, ...), and back
+// (a field the text lacks stays 0; throws nlohmann's parse error on text that is not JSON).
 std::string stats_json(const DownstreamStats& s);
+DownstreamStats stats_from_json(std::string_view text);
 
 // The path of the `nodelab-downstream` executable: next to the running executable (every
 // nodelab executable is built into the same bin/ directory).
 std::string downstream_executable();
+
+// Raises the soft RLIMIT_NOFILE to the hard limit (what `ulimit -n hard` does, and what Node
+// does at start-up): a fan-out holds one socket per call in the client, and a service one per
+// connection. Idempotent.
+void raise_fd_limit();
 
 }  // namespace nodelab::peers

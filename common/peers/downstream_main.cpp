@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) return 0;  // the parent died before prctl
 
+  nodelab::peers::raise_fd_limit();  // one descriptor per open connection
   nodelab::peers::Downstream downstream(o);
   try {
     downstream.start();

@@ -51,9 +51,10 @@ class DownstreamOp final : public script::Op {
 
 ServiceSpec parse_service(script::Parser& p, const std::string& name, const YAML::Node& v) {
   const std::string where = "downstream." + name;
-  script::Fields f = p.fields(v, where,
-                              {"latency", "capacity", "queue_limit", "error_rate", "fail_for_ms",
-                               "slow_start_ms", "notice_disconnect", "seed", "process"});
+  script::Fields f =
+      p.fields(v, where,
+               {"latency", "capacity", "queue_limit", "error_rate", "fail_for_ms", "slow_start_ms",
+                "notice_disconnect", "seed", "max_connections", "process"});
   ServiceSpec s;
   s.name = name;
   peers::DownstreamOptions& o = s.options;
@@ -76,6 +77,7 @@ ServiceSpec parse_service(script::Parser& p, const std::string& name, const YAML
   }
   o.notice_disconnect = f.boolean("notice_disconnect", true);
   o.seed = static_cast<std::uint64_t>(f.integer("seed", 0, std::int64_t{1} << 53, 1));
+  o.max_connections = static_cast<std::uint32_t>(f.integer("max_connections", 1, 1 << 20, 4096));
   s.process = f.boolean("process", false);
   return s;
 }

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <spawn.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +11,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
 
@@ -27,17 +25,6 @@ namespace {
 
 std::string number_text(double v) {
   return runtime::js_number_to_string(v);
-}
-
-// The fd budget: every call holds a socket in this process and, for a service in a thread, its
-// server side too. Raise the soft RLIMIT_NOFILE to the hard limit once (what `ulimit -n hard`
-// does); the scenarios size their fan-outs to stay well under the usual 1024 anyway.
-void raise_fd_limit() {
-  rlimit r{};
-  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &r);
-  }
 }
 
 // GET /__stats of a service process, with blocking sockets (after the run, off the loop).
@@ -80,6 +67,7 @@ std::vector<std::string> downstream_args(const peers::DownstreamOptions& o) {
   a.insert(a.end(), {"--fail-for-ms", std::to_string(o.fail_for_ms)});
   a.insert(a.end(), {"--slow-start-ms", std::to_string(o.slow_start_ms)});
   a.insert(a.end(), {"--seed", std::to_string(o.seed)});
+  a.insert(a.end(), {"--max-connections", std::to_string(o.max_connections)});
   if (!o.notice_disconnect) a.emplace_back("--ignore-disconnect");
   return a;
 }
@@ -151,31 +139,15 @@ void Service::stop() {
 
 peers::DownstreamStats Service::stats(bool with_arrivals) const {
   if (thread_) return thread_->stats(with_arrivals);
-  peers::DownstreamStats s;
-  if (pid_ <= 0) return s;
-  const auto j = nlohmann::json::parse(http_get_blocking(port_, "/__stats"));
-  s.connections = j.value("connections", 0ULL);
-  s.requests = j.value("requests", 0ULL);
-  s.completed = j.value("completed", 0ULL);
-  s.status_2xx = j.value("status2xx", 0ULL);
-  s.status_5xx = j.value("status5xx", 0ULL);
-  s.in_flight = j.value("inFlight", 0ULL);
-  s.in_flight_peak = j.value("inFlightPeak", 0ULL);
-  s.queued = j.value("queued", 0ULL);
-  s.queued_peak = j.value("queuedPeak", 0ULL);
-  s.cancelled = j.value("cancelled", 0ULL);
-  s.wasted = j.value("wasted", 0ULL);
-  s.rejected = j.value("rejected", 0ULL);
-  s.uptime_ms = j.value("uptimeMs", 0.0);
-  s.arrivals_ms = j.value("arrivalsMs", std::vector<double>{});
-  return s;
+  if (pid_ <= 0) return {};
+  return peers::stats_from_json(http_get_blocking(port_, "/__stats"));
 }
 
 IoWorld::IoWorld(script::Interpreter& interp) : interp_(interp) {
   const auto& blocks = interp.scenario().blocks;
   const auto it = blocks.find("downstream");
   if (it == blocks.end()) return;
-  raise_fd_limit();
+  peers::raise_fd_limit();  // the client's sockets, and a service in a thread's
   const auto& specs = std::any_cast<const std::shared_ptr<ServiceSpecs>&>(it->second);
   for (const auto& s : specs->services)
     services_.push_back(std::make_unique<Service>(s));
@@ -245,6 +217,8 @@ const std::vector<metrics::MetricInfo>& IoWorld::metric_table() {
        "requests whose client disconnected while they waited or worked"},
       {"downstream.wasted", "", "requests worked to the end for a client that had gone"},
       {"downstream.rejected", "", "requests refused at once: the queue was full"},
+      {"downstream.connectionsRefused", "",
+       "connections closed as soon as accepted: max_connections were open"},
       {"downstream.status5xx", "", "requests answered with a 5xx status"},
       {"asio.ok", "", "asioCalls children that got their response"},
       {"asio.failed", "", "asioCalls children that failed (an error status, a connection error)"},
@@ -272,7 +246,7 @@ void IoWorld::collect(metrics::MetricSet& out) {
   }
   if (!services_.empty()) {
     std::uint64_t req = 0, done = 0, infl = 0, q = 0, canc = 0, wast = 0, rej = 0, s5 = 0,
-                  outage = 0;
+                  outage = 0, refused = 0;
     for (auto& s : services_) {
       const auto st = s->stats();
       req += st.requests;
@@ -283,6 +257,7 @@ void IoWorld::collect(metrics::MetricSet& out) {
       wast += st.wasted;
       rej += st.rejected;
       s5 += st.status_5xx;
+      refused += st.connections_refused;
       const double window = s->spec().options.fail_for_ms;
       for (double a : st.arrivals_ms)
         if (a < window) ++outage;
@@ -295,6 +270,7 @@ void IoWorld::collect(metrics::MetricSet& out) {
     out.set("downstream.wasted", static_cast<double>(wast));
     out.set("downstream.rejected", static_cast<double>(rej));
     out.set("downstream.status5xx", static_cast<double>(s5));
+    out.set("downstream.connectionsRefused", static_cast<double>(refused));
     out.set("downstream.outageRequests", static_cast<double>(outage));
   }
   if (asio.ran) {

@@ -536,3 +536,22 @@ TEST_CASE("peers.downstream.process") {
     }
   }
 }
+
+TEST_CASE("peers.downstream.stats_from_json_inverts_stats_json") {
+  DownstreamStats s;
+  std::uint64_t n = 1;
+  for (std::uint64_t* f : {&s.connections, &s.connections_open, &s.connections_refused, &s.requests,
+                           &s.completed, &s.status_2xx, &s.status_4xx, &s.status_5xx,
+                           &s.status_other, &s.in_flight, &s.in_flight_peak, &s.queued,
+                           &s.queued_peak, &s.cancelled, &s.wasted, &s.rejected, &s.invalid})
+    *f = n++;  // every field different, so a swapped name shows
+  s.uptime_ms = 12.5;
+  s.arrivals_ms = {0.25, 3.0};
+  const DownstreamStats t = nodelab::peers::stats_from_json(stats_json(s));
+  CHECK(stats_json(t) == stats_json(s));
+  CHECK(t.connections_refused == 3);
+  CHECK(t.invalid == 17);
+  CHECK(t.arrivals_ms == s.arrivals_ms);
+  CHECK(nodelab::peers::stats_from_json("{}").requests == 0);
+  CHECK_THROWS(nodelab::peers::stats_from_json("not json"));
+}
