@@ -364,7 +364,15 @@ void Agent::add_request(const std::shared_ptr<ClientRequest>& req) {
     ++stats_.queued;
     o.requests.push_back(req);
     stats_.queue_peak = std::max(stats_.queue_peak, o.requests.size());
+    sample_queue();
   }
+}
+
+void Agent::sample_queue() {
+  std::size_t n = 0;
+  for (const auto& [name, o] : origins_)
+    n += o.requests.size();
+  rt_.sample("agent queue", static_cast<double>(n));
 }
 
 std::shared_ptr<ClientConnection> Agent::create_socket(const std::string& name,
@@ -404,6 +412,7 @@ void Agent::on_free(const std::shared_ptr<ClientConnection>& conn, bool keep_ali
   if (!o.requests.empty()) {
     std::shared_ptr<ClientRequest> req = std::move(o.requests.front());
     o.requests.pop_front();
+    sample_queue();
     ++stats_.handoffs;
     set_request_socket(req, conn);
     return;

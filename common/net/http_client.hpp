@@ -125,6 +125,9 @@ class Agent {
   void set_request_socket(const std::shared_ptr<ClientRequest>& req,
                           const std::shared_ptr<ClientConnection>& conn);
   void on_free(const std::shared_ptr<ClientConnection>& conn, bool keep_alive);
+  // The requests queued for a socket, over every origin: a sample (`agent queue`) that
+  // --trace and --html graph.
+  void sample_queue();
   void remove_socket(const std::shared_ptr<ClientConnection>& conn);
   static std::string name_of(const std::string& host, std::uint16_t port);
 

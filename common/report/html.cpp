@@ -323,7 +323,7 @@ class PageBuilder {
     for (const auto& e : r_.metrics.entries()) {
       const metrics::MetricInfo* info = metric_info(e.path);
       json m = {{"path", e.path},
-                {"text", format_metric(r_, e.path)},
+                {"text", e.value ? format_metric(r_, e.path) : "not measured"},
                 {"unit", info ? std::string(info->unit) : ""},
                 {"help", info ? std::string(info->help) : ""}};
       m["value"] = e.value ? json(*e.value) : json(nullptr);
@@ -585,8 +585,11 @@ class PageBuilder {
     out += "<thead><tr><th>metric</th><th>value</th><th>what it is</th></tr></thead><tbody>";
     for (const auto& e : r_.metrics.entries()) {
       const metrics::MetricInfo* info = metric_info(e.path);
-      std::string value = format_metric(r_, e.path);
-      if (info != nullptr && info->unit == "ms" && value != "n/a") value += " ms";
+      // A figure with nothing to measure this run (a timer lateness where no timer ran) says
+      // so, rather than "n/a".
+      const bool measured = e.value.has_value();
+      std::string value = measured ? format_metric(r_, e.path) : "not measured";
+      if (measured && info != nullptr && info->unit == "ms") value += " ms";
       fmt::format_to(std::back_inserter(out),
                      "<tr><td class=\"path\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                      escape_html(e.path), escape_html(value),

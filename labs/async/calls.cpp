@@ -96,8 +96,12 @@ struct Run : std::enable_shared_from_this<Run> {
           if (self->limiter) {
             // p-limit starts the next call from the settled promise's .finally: microtasks
             // later.
-            self->rt().enqueue_microtask([self] { self->limiter->done(); }, self->site,
-                                         runtime::CallbackKind::promise);
+            self->rt().enqueue_microtask(
+                [self] {
+                  self->limiter->done();
+                  self->sample_limiter();
+                },
+                self->site, runtime::CallbackKind::promise);
             self->st().limiter_queue_peak =
                 std::max<std::uint64_t>(self->st().limiter_queue_peak, self->limiter->queue_peak());
           }
@@ -113,8 +117,12 @@ struct Run : std::enable_shared_from_this<Run> {
     if (limiter) {
       st().limiter_queue_peak =
           std::max<std::uint64_t>(st().limiter_queue_peak, limiter->queue_peak());
+      sample_limiter();
     }
   }
+
+  // The limiter's queue (limit.pendingCount), for --trace and --html.
+  void sample_limiter() { rt().sample("limiter queue", static_cast<double>(limiter->pending())); }
 
   void sequential(std::int64_t i) {
     auto self = shared_from_this();
@@ -284,7 +292,7 @@ struct Run : std::enable_shared_from_this<Run> {
     const auto release = [self, a] {
       if (!a->outstanding) return;
       a->outstanding = false;
-      --self->st().in_flight;
+      self->st().request_closed(self->rt());
     };
     on.end = [self, a, finish, release] {
       release();
@@ -311,8 +319,7 @@ struct Run : std::enable_shared_from_this<Run> {
     };
     ++open;
     ++st().requests;
-    ++st().in_flight;
-    st().in_flight_peak = std::max(st().in_flight_peak, st().in_flight);
+    st().request_started(rt());
     const auto req = net::request(rt(), std::move(ro), std::move(on));
     // The agent wait: from http.request() to 'socket' (read when the request closes).
     std::weak_ptr<net::ClientRequest> weak = req;

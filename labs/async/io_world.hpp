@@ -8,6 +8,7 @@
 // status below 400, and rejects with Error('HTTP <status>') otherwise, or with the request's
 // error (ECONNRESET, an AbortError from its signal). docs/node-semantics.md, "HTTP calls".
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -20,6 +21,7 @@
 #include "metrics/metric_set.hpp"
 #include "net/http_client.hpp"
 #include "peers/downstream.hpp"
+#include "runtime/runtime.hpp"
 #include "script/interpreter.hpp"
 #include "script/twin.hpp"
 
@@ -77,6 +79,18 @@ struct IoStats {
   double total_ms = 0;  // the calls ops' durations, summed
   std::optional<double> recovery_ms;
   std::uint64_t limiter_queue_peak = 0;
+
+  // A request was sent / closed: the count is sampled for --trace and --html (a counter track,
+  // `requests in flight`).
+  void request_started(runtime::Runtime& rt) {
+    ++in_flight;
+    in_flight_peak = std::max(in_flight_peak, in_flight);
+    rt.sample("requests in flight", static_cast<double>(in_flight));
+  }
+  void request_closed(runtime::Runtime& rt) {
+    --in_flight;
+    rt.sample("requests in flight", static_cast<double>(in_flight));
+  }
 };
 
 // What the asioCalls ops measured (asio_calls.cpp).

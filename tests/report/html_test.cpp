@@ -186,6 +186,16 @@ TEST_CASE("html.self_contained_page") {
   CHECK(run.rt.shutdown() == 0);
 }
 
+TEST_CASE("html.unmeasured_metric_says_so") {
+  // No timer runs: timerDrift has no sample; its rows say "not measured", never "n/a".
+  RealRun run("lab: event-loop\nmain:\n  - log: only\n");
+  const Page p = write_page(run.report);
+  CHECK_FALSE(run.report.metrics.get("timerDrift.max_ms").has_value());
+  CHECK(p.html.find(">not measured<") != std::string::npos);
+  CHECK(p.html.find("n/a") == std::string::npos);
+  CHECK(run.rt.shutdown() == 0);
+}
+
 TEST_CASE("html.text_cannot_end_a_script") {
   RealRun run(kSmall);
   const Page p = write_page(run.report);
@@ -294,10 +304,12 @@ TEST_CASE("html.data_matches_the_recording") {
     CHECK(depth(q, last) == 0);
   }
 
-  // Metrics: every entry, formatted as the terminal formats it.
+  // Metrics: every entry, formatted as the terminal formats it ("not measured" without a value).
   REQUIRE(d["metrics"].size() == run.report.metrics.entries().size());
   for (const auto& m : d["metrics"]) {
-    CHECK(m["text"] == report::format_metric(run.report, m["path"].get<std::string>()));
+    const std::string path = m["path"].get<std::string>();
+    CHECK(m["text"] == (m["value"].is_null() ? std::string("not measured")
+                                             : report::format_metric(run.report, path)));
   }
   // Verdict, expectations, outcome, model answer (filled), in the JSON and in the page.
   CHECK(d["diagnosis"].size() == run.report.diagnosis.size());

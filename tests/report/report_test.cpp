@@ -256,6 +256,9 @@ TEST_CASE("report.write_trace_is_chrome_trace_json") {
   // One "X" per recorded callback and per pool task.
   CHECK(complete == run.rt.recorder().callbacks().size() + run.rt.recorder().work_spans().size());
   CHECK(pool_spans == 1);
+  // The run's metrics ride along in otherData (Perfetto's "Info and stats").
+  CHECK(trace["otherData"]["metrics"] == run.report.metrics.to_json());
+  CHECK(trace["otherData"]["metrics"].size() > 0);
   CHECK(run.rt.shutdown() == 0);
 }
 

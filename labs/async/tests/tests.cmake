@@ -11,3 +11,6 @@ nodelab_cli_test(async.race-timeout-leak-compare 0 "wasted (late)"
 # GET /__stats.
 nodelab_cli_test(async.downstream-process 0 "downstream.completed == 4"
                  ${LAB_BIN} ${LAB_TESTS}/downstream-process.yaml --no-color)
+# --html of an I/O scenario in headless Chromium: the loop's lanes, and the lab counters
+# (`requests in flight`, `agent queue`) below them.
+nodelab_html_test(async agent-pool-queue main nextTick poll)
