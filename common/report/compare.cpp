@@ -241,11 +241,10 @@ void print_compare(std::FILE* out, const Comparison& c, const Style& st) {
   }
   if (!base.answer.empty()) {
     fmt::print(out, "\n{}\n", st.bold("model answer"));
-    const int width = terminal_width(out);
     for (const auto& part : base.answer) {
-      fmt::print(out, "  {} {}\n", st.bold(fmt::format("{:<11}", part.key)),
-                 wrap_text(compare_answer_text(c, part),
-                           static_cast<std::size_t>(std::max(40, width - 16)), 14));
+      fmt::print(
+          out, "  {} {}\n", st.bold(fmt::format("{:<11}", part.key)),
+          wrap_text(compare_answer_text(c, part), std::max<std::size_t>(40, width - 16), 14));
     }
   }
   fmt::print(out, "\n");
