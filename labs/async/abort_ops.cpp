@@ -11,6 +11,7 @@
 
 #include "async/ops.hpp"
 #include "async/world.hpp"
+#include "metrics/metric_set.hpp"
 #include "runtime/js_number.hpp"
 #include "script/parser.hpp"
 #include "script/twin.hpp"
@@ -77,6 +78,8 @@ struct Signal {
 struct Signals {
   explicit Signals(Interpreter&) {}
   std::map<std::string, std::shared_ptr<Signal>> by_controller;  // AC.name.signal
+  // For the metrics: signals made and aborted, by kind; 'abort' listeners called.
+  std::uint64_t made = 0, aborted = 0, any_made = 0, any_aborted = 0, listeners_run = 0;
   std::shared_ptr<Signal> get(const std::string& controller) {
     auto& s = by_controller[controller];
     if (!s) s = std::make_shared<Signal>();
@@ -108,9 +111,13 @@ void abort_signal(Interpreter& interp, Signal& s, JsValue reason, runtime::Site 
   if (s.aborted) return;
   s.aborted = true;
   s.reason = std::move(reason);
+  auto& stats = interp.extension<Signals>();
+  ++stats.aborted;
+  if (s.composite) ++stats.any_aborted;
   const auto snapshot = s.listeners;
   for (const auto& l : snapshot) {
     if (l->removed) continue;
+    ++stats.listeners_run;
     try {
       l->fn();
     } catch (const runtime::JsThrow& t) {
@@ -151,7 +158,9 @@ class ControllerOp final : public script::Op {
   std::string_view name() const override { return "abortController"; }
   Flow run(const Exec& ex) const override {
     // A new controller: a fresh signal under the name.
-    ex.interp.extension<Signals>().by_controller[name_] = std::make_shared<Signal>();
+    auto& signals = ex.interp.extension<Signals>();
+    signals.by_controller[name_] = std::make_shared<Signal>();
+    ++signals.made;
     return {};
   }
   void emit_twin(TwinWriter& w) const override {
@@ -202,7 +211,9 @@ class TimeoutSignalOp final : public script::Op {
     Interpreter& interp = ex.interp;
     auto signal = std::make_shared<Signal>();
     signal->timeout = true;
-    interp.extension<Signals>().by_controller[name_] = signal;
+    auto& signals = interp.extension<Signals>();
+    signals.by_controller[name_] = signal;
+    ++signals.made;
     std::weak_ptr<Signal> weak = signal;
     const runtime::TimerId id = ex.rt.set_timeout(
         ms_,
@@ -248,7 +259,10 @@ class AnySignalOp final : public script::Op {
       inputs.push_back(existing_signal(interp, c));
     auto result = std::make_shared<Signal>();
     result->composite = true;
-    interp.extension<Signals>().by_controller[name_] = result;
+    auto& signals = interp.extension<Signals>();
+    signals.by_controller[name_] = result;
+    ++signals.made;
+    ++signals.any_made;
     if (inputs.empty()) return {};
     result->sources.emplace();
     for (const auto& in : inputs) {
@@ -467,6 +481,9 @@ struct Emitter {
 struct Emitters {
   explicit Emitters(Interpreter&) {}
   std::map<std::string, Emitter> by_name;
+  // For the metrics: emits (and those no listener heard); events.once calls and outcomes.
+  std::uint64_t emits = 0, unheard = 0;
+  std::uint64_t once_calls = 0, once_resolved = 0, once_aborted = 0, once_errored = 0;
 };
 
 std::string emitter_js(const std::string& name) {
@@ -494,7 +511,11 @@ class EmitOp final : public script::Op {
   Flow run(const Exec& ex) const override {
     std::vector<JsValue> args;
     if (arg_) args.push_back(arg_->eval(ex.interp));
-    ex.interp.extension<Emitters>().by_name[emitter_].emit(event_, args);
+    auto& emitters = ex.interp.extension<Emitters>();
+    Emitter& em = emitters.by_name[emitter_];
+    ++emitters.emits;
+    if (em.count(event_) == 0) ++emitters.unheard;  // counted before an 'error' throws
+    em.emit(event_, args);
     return {};
   }
   void emit_twin(TwinWriter& w) const override {
@@ -551,11 +572,14 @@ class EventsOnceOp final : public script::Op {
     PromiseEngine& e = interp.promises();
     std::shared_ptr<Signal> signal;
     if (!controller_.empty()) signal = existing_signal(interp, controller_);
+    Emitters& stats = interp.extension<Emitters>();
+    ++stats.once_calls;
     if (signal && signal->aborted) {
+      ++stats.once_aborted;
       interp.give_name(name_, JsValue::of(e.promise_reject(abort_error(signal->reason))));
       return {};
     }
-    Emitter& em = interp.extension<Emitters>().by_name[emitter_];
+    Emitter& em = stats.by_name[emitter_];
     PromiseRef inner = e.create();
     const auto fns = e.resolving_functions(inner, site);
     struct Ids {
@@ -564,20 +588,25 @@ class EventsOnceOp final : public script::Op {
     auto ids = std::make_shared<Ids>();
     std::weak_ptr<Signal> weak = signal;
     const std::string event = event_;
-    ids->event = em.once(event, [&em, ids, weak, fns, event](const std::vector<JsValue>& args) {
-      if (ids->error != 0) em.remove("error", ids->error);
-      if (const auto s = weak.lock()) s->remove(ids->abort);
-      fns.resolve(JsValue::array(args));
-    });
+    ids->event =
+        em.once(event, [&stats, &em, ids, weak, fns, event](const std::vector<JsValue>& args) {
+          ++stats.once_resolved;
+          if (ids->error != 0) em.remove("error", ids->error);
+          if (const auto s = weak.lock()) s->remove(ids->abort);
+          fns.resolve(JsValue::array(args));
+        });
     if (event != "error") {
-      ids->error = em.once("error", [&em, ids, weak, fns, event](const std::vector<JsValue>& args) {
-        em.remove(event, ids->event);
-        if (const auto s = weak.lock()) s->remove(ids->abort);
-        fns.reject(args.empty() ? JsValue() : args[0]);
-      });
+      ids->error =
+          em.once("error", [&stats, &em, ids, weak, fns, event](const std::vector<JsValue>& args) {
+            ++stats.once_errored;
+            em.remove(event, ids->event);
+            if (const auto s = weak.lock()) s->remove(ids->abort);
+            fns.reject(args.empty() ? JsValue() : args[0]);
+          });
     }
     if (signal) {
-      ids->abort = signal->add([&em, ids, weak, fns, event] {
+      ids->abort = signal->add([&stats, &em, ids, weak, fns, event] {
+        ++stats.once_aborted;
         const auto s = weak.lock();
         if (s) s->remove(ids->abort);  // { once: true }
         em.remove(event, ids->event);
@@ -609,7 +638,50 @@ class EventsOnceOp final : public script::Op {
 
 }  // namespace
 
+void collect_abort_metrics(script::Interpreter& interp, metrics::MetricSet& out) {
+  const Signals& s = interp.extension<Signals>();
+  if (s.made > 0) {
+    out.set("signals.made", static_cast<double>(s.made));
+    out.set("signals.aborted", static_cast<double>(s.aborted));
+    out.set("signals.anyMade", static_cast<double>(s.any_made));
+    out.set("signals.anyAborted", static_cast<double>(s.any_aborted));
+    out.set("signals.listenersRun", static_cast<double>(s.listeners_run));
+  }
+  const Emitters& em = interp.extension<Emitters>();
+  if (em.by_name.empty()) return;  // no emitter in this scenario
+  std::size_t left = 0;
+  for (const auto& [name, e] : em.by_name) {
+    for (const auto& [event, listeners] : e.by_event)
+      left += listeners.size();
+  }
+  out.set("emitter.emits", static_cast<double>(em.emits));
+  out.set("emitter.unheardEmits", static_cast<double>(em.unheard));
+  out.set("emitter.listenersLeft", static_cast<double>(left));
+  out.set("once.calls", static_cast<double>(em.once_calls));
+  out.set("once.resolved", static_cast<double>(em.once_resolved));
+  out.set("once.aborted", static_cast<double>(em.once_aborted));
+  out.set("once.errored", static_cast<double>(em.once_errored));
+  out.set("once.pending", static_cast<double>(em.once_calls - em.once_resolved - em.once_aborted -
+                                              em.once_errored));
+}
+
 void add_abort_ops(script::OpRegistry& r) {
+  r.add_metrics({
+      {"signals.made", "", "AbortSignals made: controllers', AbortSignal.timeout's and .any's"},
+      {"signals.aborted", "", "of those, aborted (each once)"},
+      {"signals.anyMade", "", "AbortSignal.any signals made"},
+      {"signals.anyAborted", "", "of those, aborted (by a source, or at once by an aborted one)"},
+      {"signals.listenersRun", "", "'abort' listeners called (events.once's and sleep's too)"},
+      {"emitter.emits", "", "emit calls on the lab's emitters"},
+      {"emitter.unheardEmits", "",
+       "of those, with no listener for the event (emit returned false)"},
+      {"emitter.listenersLeft", "", "listeners still on the emitters when the run ended"},
+      {"once.calls", "", "events.once calls"},
+      {"once.resolved", "", "of those, resolved by their event"},
+      {"once.aborted", "", "rejected with AbortError (signal aborted before or during the wait)"},
+      {"once.errored", "", "rejected by an 'error' event"},
+      {"once.pending", "", "still waiting when the run ended"},
+  });
   r.add(
       "abortController",
       [](Parser& p, const YAML::Node& v) -> std::unique_ptr<script::Op> {
