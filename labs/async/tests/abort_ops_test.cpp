@@ -42,7 +42,7 @@ testing::RunOutput check(const std::string& main, const Lines& expected) {
 // source's listener the any() signal is not aborted yet, so a sleep given it there waits on
 // its 'abort' (six hops to the catch) instead of rejecting at once; the dependant's listener,
 // though added first, runs after the source's.
-TEST_CASE("abort_ops.any_aborts_after_the_sources_listeners_with_the_same_reason") {
+TEST_CASE("async_abort.any_aborts_after_the_sources_listeners_with_the_same_reason") {
   const auto out =
       check(R"(
   - abortController: { name: a }
@@ -66,7 +66,7 @@ TEST_CASE("abort_ops.any_aborts_after_the_sources_listeners_with_the_same_reason
 // The first source to abort wins; a later one changes nothing. An any() of an any() follows
 // the inner one's sources, so both composites are dependants of `a`, aborted in the order they
 // were made; any([]) (and an any() of it) never aborts.
-TEST_CASE("abort_ops.any_first_source_wins_nested_follow_the_sources") {
+TEST_CASE("async_abort.any_first_source_wins_nested_follow_the_sources") {
   const auto out = check(R"(
   - abortController: { name: a }
   - abortController: { name: b }
@@ -93,7 +93,7 @@ TEST_CASE("abort_ops.any_first_source_wins_nested_follow_the_sources") {
 // a listener added later never runs) and events.once on it rejects at once without adding a
 // listener. Neither `abort` on it (no controller) nor an any() of a name whose op has not run
 // yet is allowed: TypeErrors.
-TEST_CASE("abort_ops.any_of_an_aborted_source_is_aborted_at_once") {
+TEST_CASE("async_abort.any_of_an_aborted_source_is_aborted_at_once") {
   const auto out = check(
       R"(
   - abortController: { name: a }
@@ -127,7 +127,7 @@ TEST_CASE("abort_ops.any_of_an_aborted_source_is_aborted_at_once") {
 // hops after the inner promise settles once the adoption job has run (an abort or an emit in a
 // later turn), three when the abort comes in the same turn as the call. Emits pass their
 // arguments as an array; the second `go` finds no listener.
-TEST_CASE("abort_ops.events_once_hops_and_listener_removal") {
+TEST_CASE("async_abort.events_once_hops_and_listener_removal") {
   const auto out = check(R"(
   - abortController: { name: same }
   - eventsOnce: { name: sameTurn, emitter: em, event: go, controller: same }
@@ -179,7 +179,7 @@ TEST_CASE("abort_ops.events_once_hops_and_listener_removal") {
 
 // An 'error' event rejects events.once with the error and removes its event and 'abort'
 // listeners: the abort that follows runs only the other listener, and a later event finds none.
-TEST_CASE("abort_ops.events_once_error_event_removes_its_abort_listener") {
+TEST_CASE("async_abort.events_once_error_event_removes_its_abort_listener") {
   const auto out = check(R"(
   - abortController: { name: ac }
   - onAbort: { controller: ac, do: [ { log: "abort listener: {value}" } ] }
@@ -199,7 +199,7 @@ TEST_CASE("abort_ops.events_once_error_event_removes_its_abort_listener") {
 }
 
 // emit('error') with no listener throws its Error: an uncaught exception, exit 1.
-TEST_CASE("abort_ops.unheard_error_event_is_uncaught") {
+TEST_CASE("async_abort.unheard_error_event_is_uncaught") {
   const auto out = check(R"(
   - log: before
   - emit: { emitter: em, event: error, error: unheard }
