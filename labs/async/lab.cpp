@@ -29,6 +29,7 @@ nodelab::cli::LabSpec nodelab::labs::spec_async() {
     interp.extension<nodelab::async::World>().collect(out);
     nodelab::async::collect_process_metrics(interp, out);
     nodelab::async::collect_callback_metrics(interp, out);
+    nodelab::async::collect_abort_metrics(interp, out);
     interp.extension<nodelab::async::IoWorld>().collect(out);
   };
   // An unbounded fan-out holds a socket, a request and its buffers per call: the ceiling

@@ -23,8 +23,10 @@ void collect_process_metrics(script::Interpreter& interp, metrics::MetricSet& ou
 // callbacks.cpp: an API with an error-first callback and its caller; errback.*
 void add_callback_ops(script::OpRegistry& r);
 void collect_callback_metrics(script::Interpreter& interp, metrics::MetricSet& out);
-// AbortController, its signal's 'abort' listeners, timers/promises setTimeout (abort_ops.cpp).
+// AbortController, AbortSignal.timeout/.any, 'abort' listeners, timers/promises setTimeout,
+// events.once on a minimal EventEmitter (abort_ops.cpp); signals.*, emitter.*, once.*
 void add_abort_ops(script::OpRegistry& r);
+void collect_abort_metrics(script::Interpreter& interp, metrics::MetricSet& out);
 // The I/O ops (io_world.hpp): the `downstream:` block (downstream.cpp) and `calls`
 // (calls.cpp), with the io metrics.
 void add_downstream_block(script::OpRegistry& r);
