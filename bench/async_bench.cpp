@@ -13,8 +13,8 @@
 //                                           itself (warm-up batches first)
 //   BM_Async_LoadGen/target:node-http       the highest constant rate node's http server serves
 //                                           under peers::LoadGen (a rate search)
-//   BM_Async_LoadGen/target:downstream      the highest rate LoadGen sustains against the Asio
-//                                           Downstream at fixed:0 (the same search)
+//   BM_Async_LoadGen/target:downstream      the same search against the Asio Downstream at
+//                                           fixed:0 (the nodelab-downstream process)
 //
 //   build/bin/bench-async --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 //       --benchmark_filter='FanOut|KeepAlive|Combinator'   (one command line)
@@ -145,7 +145,7 @@ void BM_Async_KeepAlive_Node(benchmark::State& state) {
   ds.stop();
 }
 
-// ---- a node child process, spawned without a shell, its stdout read line by line ----
+// ---- a child process (node, nodelab-downstream), spawned without a shell; its stdout read ----
 
 extern "C" char** environ;
 
@@ -154,20 +154,22 @@ class Child {
   // PROGRAM ARGS... ($PATH searched); stdout piped to us, stderr inherited; stdin from
   // /dev/null, or a pipe held open until the destructor (nodelab-downstream stops at its EOF).
   Child(const std::string& program, std::vector<std::string> args, bool stdin_pipe = false) {
+    // O_CLOEXEC: no later child inherits these ends (dup2 onto 0 and 1 clears the flag there).
     int out[2], in[2] = {-1, -1};
-    if (::pipe(out) != 0 || (stdin_pipe && ::pipe(in) != 0)) return;
+    if (::pipe2(out, O_CLOEXEC) != 0) return;
+    if (stdin_pipe && ::pipe2(in, O_CLOEXEC) != 0) {
+      ::close(out[0]);
+      ::close(out[1]);
+      return;
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     if (stdin_pipe) {
       posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-      posix_spawn_file_actions_addclose(&fa, in[0]);
-      posix_spawn_file_actions_addclose(&fa, in[1]);
     } else {
       posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     }
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn_file_actions_addclose(&fa, out[1]);
     args.insert(args.begin(), program);
     std::vector<char*> argv;
     for (auto& a : args)
