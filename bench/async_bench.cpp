@@ -25,6 +25,7 @@
 
 #include <boost/asio.hpp>
 
+#include <sched.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -451,9 +452,42 @@ LoadStep load_step(const LoadTarget& target, double rate) {
   return s;
 }
 
+// One core each: this process (the generator's thread is created by it and inherits the mask)
+// on CPU 0, the server on CPU 1, so that whichever reaches 100 % of its core first is the
+// bottleneck. On a machine with fewer than two CPUs nothing is pinned. Restores this thread's
+// mask when it goes out of scope.
+class Pinned {
+ public:
+  explicit Pinned(pid_t server) {
+    if (::sysconf(_SC_NPROCESSORS_ONLN) < 2 || server <= 0) return;
+    ::sched_getaffinity(0, sizeof saved_, &saved_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(1, &one);
+    if (::sched_setaffinity(server, sizeof one, &one) != 0) return;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    active_ = ::sched_setaffinity(0, sizeof one, &one) == 0;
+  }
+  ~Pinned() {
+    if (active_) ::sched_setaffinity(0, sizeof saved_, &saved_);
+  }
+  Pinned(const Pinned&) = delete;
+  Pinned& operator=(const Pinned&) = delete;
+  bool active() const { return active_; }
+
+ private:
+  cpu_set_t saved_{};
+  bool active_ = false;
+};
+
 // Doubles the rate from kLoadFirstRate until a step fails, then bisects between the last pass
 // and the first failure. Reports the highest passing step.
 void load_search(benchmark::State& state, const LoadTarget& target) {
+  const Pinned pinned(target.pid);
+  std::fprintf(stderr, "%s\n",
+               pinned.active() ? "pinned: the generator on CPU 0, the server on CPU 1"
+                               : "not pinned (fewer than 2 CPUs, or no server process)");
   std::optional<LoadStep> best;
   double fail_rate = 0;
   double seconds = 0;
