@@ -745,7 +745,9 @@ main:
   for (const char* variant : {"", "class", "i"}) {
     CHECK(testing::load_error(yaml, testing::shared_ops(), variant) == "");
   }
-  const auto lab = testing::run_yaml(yaml, testing::shared_ops(), {"i"});
+  testing::RunOptions run_i;
+  run_i.variant = "i";
+  const auto lab = testing::run_yaml(yaml, testing::shared_ops(), run_i);
   CHECK(lab.lines == std::vector<std::string>{"bye 2", "bye 2"});
   if (!testing::node_available()) return;
   CHECK(testing::run_node(testing::twin_of(yaml, testing::shared_ops(), "i")).lines == lab.lines);
