@@ -196,9 +196,14 @@ class JsonSyntax {
   std::size_t pos_ = 0;
 };
 
-// JSON.stringify of a string.
+// JSON.stringify of a string (ERR_INVALID_PACKAGE_TARGET's target, the hint).
 std::string quote(std::string_view text) {
   return Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// "TEXT" as a template literal writes it (most of Node's messages), no escaping.
+std::string plain_quote(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
 }
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -552,8 +557,8 @@ Target resolve_target_string(Context& ctx, const std::string& target, const std:
       request.replace(request.find('*'), 1, subpath);
     }
     raise("ERR_INVALID_MODULE_SPECIFIER",
-          "Invalid module " + quote(request) + " request is not a valid match in pattern " +
-              quote(match) + " for the \"" + (internal ? "imports" : "exports") +
+          "Invalid module " + plain_quote(request) + " request is not a valid match in pattern " +
+              plain_quote(match) + " for the \"" + (internal ? "imports" : "exports") +
               "\" resolution of " + pjson_path + base.imported_from());
   }
   if (pattern) return {Target::Kind::url, replace_all(resolved, '*', subpath)};
@@ -695,7 +700,7 @@ std::string package_exports_resolve(Context& ctx, const std::string& pjson_path,
 std::string package_imports_resolve(Context& ctx, const std::string& name, const Base& base,
                                     Flavor flavor) {
   if (name == "#" || starts_with(name, "#/") || ends_with(name, "/")) {
-    raise("ERR_INVALID_MODULE_SPECIFIER", "Invalid module " + quote(name) +
+    raise("ERR_INVALID_MODULE_SPECIFIER", "Invalid module " + plain_quote(name) +
                                               " is not a valid internal imports specifier name" +
                                               base.imported_from());
   }
@@ -715,7 +720,7 @@ std::string package_imports_resolve(Context& ctx, const std::string& name, const
     }
   }
   raise("ERR_PACKAGE_IMPORT_NOT_DEFINED",
-        "Package import specifier " + quote(name) + " is not defined" +
+        "Package import specifier " + plain_quote(name) + " is not defined" +
             (config.exists ? " in package " + config.dir() + "package.json" : "") +
             " imported from " + base.path);
 }
@@ -737,7 +742,9 @@ std::string legacy_main_resolve(Context& ctx, const PackageConfig& config, const
   for (const auto& guess : guesses) {
     if (ctx.vfs.stat(guess) == Vfs::Kind::file) return guess;
   }
-  raise("ERR_MODULE_NOT_FOUND", "Cannot find package '" + dir + "/' imported from " + base.path);
+  // Node 20's C++ legacyMainResolve names the first file it tried.
+  const std::string first = config.main ? path_resolve(dir, *config.main) : dir + "/index.js";
+  raise("ERR_MODULE_NOT_FOUND", "Cannot find package '" + first + "' imported from " + base.path);
 }
 
 // PACKAGE_RESOLVE (ESM): builtins, self-reference, then node_modules up the directories.
@@ -757,7 +764,7 @@ std::string package_resolve(Context& ctx, const std::string& specifier, const Ba
     valid = false;
   }
   if (!valid) {
-    raise("ERR_INVALID_MODULE_SPECIFIER", "Invalid module " + quote(specifier) +
+    raise("ERR_INVALID_MODULE_SPECIFIER", "Invalid module " + plain_quote(specifier) +
                                               " is not a valid package name" +
                                               base.imported_from());
   }
@@ -775,7 +782,7 @@ std::string package_resolve(Context& ctx, const std::string& specifier, const Ba
     if (ctx.vfs.stat(package_dir) == Vfs::Kind::directory) {
       const std::string pjson = package_dir + "/package.json";
       const PackageConfig& config =
-          read_package(ctx, pjson, Flavor::esm, quote(specifier) + " from " + base.path);
+          read_package(ctx, pjson, Flavor::esm, plain_quote(specifier) + " from " + base.path);
       if (!config.exports.is_null()) {
         return package_exports_resolve(ctx, pjson, subpath, config, base);
       }
@@ -830,7 +837,7 @@ std::string finalize_esm_resolution(Context& ctx, const std::string& resolved, c
   const std::string lowered = lower(resolved);
   if (lowered.find("%2f") != std::string::npos || lowered.find("%5c") != std::string::npos) {
     raise("ERR_INVALID_MODULE_SPECIFIER",
-          "Invalid module " + quote(resolved) +
+          "Invalid module " + plain_quote(resolved) +
               " must not include encoded \"/\" or \"\\\" characters" + parent.imported_from());
   }
   const std::string filename = percent_decode(resolved);
@@ -1139,7 +1146,7 @@ Resolution resolve_import(const Vfs& vfs, std::string_view specifier_view,
         const std::string lowered = lower(resolved);
         if (lowered.find("%2f") != std::string::npos || lowered.find("%5c") != std::string::npos) {
           raise("ERR_INVALID_MODULE_SPECIFIER",
-                "Invalid module " + quote(resolved) +
+                "Invalid module " + plain_quote(resolved) +
                     " must not include encoded \"/\" or \"\\\" characters" + base.imported_from());
         }
         const std::string path = percent_decode(resolved);
