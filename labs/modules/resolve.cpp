@@ -441,7 +441,7 @@ std::optional<std::string> url_scheme(std::string_view specifier) {
 std::string percent_decode(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() + 0 && i + 2 <= text.size() - 1 &&
+    if (text[i] == '%' && i + 2 < text.size() &&
         std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
       out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
@@ -901,10 +901,11 @@ std::optional<std::string> find_path(Context& ctx, const std::string& request,
   const bool absolute = starts_with(request, "/");
   if (absolute) paths = {""};
   const bool trailing = has_trailing_slash(request);
-  bool inside = true;
-  if (is_relative_request(request) && starts_with(path_resolve("/x", request), "/x") == false) {
-    inside = false;
-  }
+  // A relative request that climbs out of its directory (path.normalize gives '..'): the
+  // directory is not checked first.
+  const std::string normalized = path_resolve("/x", request);
+  const bool inside =
+      !is_relative_request(request) || normalized == "/x" || starts_with(normalized, "/x/");
   for (const std::string& cur : paths) {
     if (inside && !cur.empty() && ctx.vfs.stat(cur) != Vfs::Kind::directory) continue;
     if (!absolute) {
