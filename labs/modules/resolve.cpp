@@ -832,12 +832,13 @@ std::optional<std::string> try_package(Context& ctx, const std::string& dir) {
             "'. Please verify that the package.json has a valid \"main\" entry");
 }
 
-// finalizeEsmResolution: an "exports"/"imports" answer must be an existing file.
+// finalizeEsmResolution: an "exports"/"imports" answer must be an existing file. (Its
+// encoded-separator error names the URL, file://..., where import's names the path.)
 std::string finalize_esm_resolution(Context& ctx, const std::string& resolved, const Base& parent) {
   const std::string lowered = lower(resolved);
   if (lowered.find("%2f") != std::string::npos || lowered.find("%5c") != std::string::npos) {
     raise("ERR_INVALID_MODULE_SPECIFIER",
-          "Invalid module " + plain_quote(resolved) +
+          "Invalid module " + plain_quote("file://" + resolved) +
               " must not include encoded \"/\" or \"\\\" characters" + parent.imported_from());
   }
   const std::string filename = percent_decode(resolved);
