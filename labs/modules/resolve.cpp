@@ -366,7 +366,15 @@ const PackageConfig& read_package(Context& ctx, const std::string& pjson_path, F
       if (auto error = JsonSyntax(*text).check()) {
         entry = *error;
       } else {
-        const Json json = Json::parse(*text);
+        Json json;
+        try {
+          json = Json::parse(*text);
+        } catch (const Json::exception&) {
+          // V8 takes what nlohmann refuses: invalid UTF-8 (read as U+FFFD), lone surrogates.
+          raise("ERR_NODELAB_UNMODELLED",
+                "the model cannot read " + pjson_path +
+                    " (invalid UTF-8 or a lone surrogate escape: not modelled)");
+        }
         config.exists = true;
         if (json.is_object()) {
           if (json.contains("name") && json["name"].is_string()) config.name = json["name"];

@@ -100,6 +100,10 @@ TEST_CASE("modules.resolve.json: a package.json that does not parse gives V8's m
         at + "Unexpected token 'x', \"xyzxyzxyzx\"... is not valid JSON");
   CHECK(message("{\"a\":\"\\u12g4\"}") == at + "Bad Unicode escape in JSON at position 10");
   CHECK(message("{\"a\":\"x") == at + "Unterminated string in JSON at position 7");
+  // What V8 reads and the model does not (nlohmann refuses it) is said, not mistaken.
+  CHECK(message("{\"name\": \"\\ud800\"}") ==
+        "the model cannot read /app/package.json (invalid UTF-8 or a lone surrogate escape: not "
+        "modelled)");
   // Valid JSON parses: no error, whatever its shape.
   CHECK(message("[]").empty());
   CHECK(message(" {\"a\": [1, -2.5e3, true, null, \"\\n\"]} ").empty());
