@@ -8,7 +8,8 @@ namespace nodelab::modules::table {
 namespace {
 
 [[noreturn]] void bad(const std::string& file, const YAML::Node& node, const std::string& what) {
-  throw std::runtime_error(file + ":" + std::to_string(node.Mark().line + 1) + ": " + what);
+  throw std::runtime_error(file + ":" + std::to_string(node.Mark().line + 1) + ":" +
+                           std::to_string(node.Mark().column + 1) + ": " + what);
 }
 
 void read_files(const std::string& file, const YAML::Node& map,
@@ -54,7 +55,8 @@ std::vector<Case> load(const std::string& file) {
   try {
     root = YAML::LoadFile(file);
   } catch (const YAML::Exception& e) {
-    throw std::runtime_error(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    throw std::runtime_error(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                             std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
   std::map<std::string, std::map<std::string, std::optional<std::string>>> trees;
   if (root["trees"]) {

@@ -29,7 +29,7 @@ struct Case {
   std::optional<int> steps;  // the model's count, when the case states it
 };
 
-// Throws std::runtime_error "FILE:LINE: message" on a malformed table.
+// Throws std::runtime_error "FILE:LINE:COL: message" on a malformed table.
 std::vector<Case> load(const std::string& file);
 
 // What a file of the tree holds: its table contents, or by extension the default: JS that
