@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "async/ops.hpp"
+#include "async/tests/lab_and_node.hpp"
 #include "script/interpreter.hpp"
 #include "support/scenario_runner.hpp"
 
@@ -16,24 +17,13 @@ using Lines = std::vector<std::string>;
 
 namespace {
 
-const script::OpRegistry& ops() {
-  static const script::OpRegistry r = async::registry();
-  return r;
-}
-
 // Runs `main` in the lab and its twin on node; both must print `expected`. Returns the lab's
 // run, with the lab's metrics.
 testing::RunOutput check(const std::string& main, const Lines& expected) {
-  const std::string yaml = "lab: async\nmain:\n" + main;
-  testing::RunOptions o;
-  o.inspect = [](script::Interpreter& interp, runtime::Runtime&, testing::RunOutput& out) {
-    async::collect_abort_metrics(interp, out.metrics);
-  };
-  testing::RunOutput out = testing::run_yaml(yaml, ops(), o);
-  CHECK(out.lines == expected);
-  const testing::NodeRun node = testing::run_node(testing::twin_of(yaml, ops()));
-  CHECK(node.lines == expected);
-  return out;
+  return async::test::lab_and_node(main, expected,
+                                   [](script::Interpreter& interp, metrics::MetricSet& m) {
+                                     async::collect_abort_metrics(interp, m);
+                                   });
 }
 
 }  // namespace
