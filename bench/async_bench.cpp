@@ -564,22 +564,6 @@ void BM_Async_LoadGen_NodeHttp(benchmark::State& state) {
   load_search(state, target);
 }
 
-// GET /__stats of a Downstream: its `requests` count (0 when it cannot be read).
-std::uint64_t downstream_requests(std::uint16_t port) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  asio::ip::tcp::socket sock(io);
-  boost::system::error_code ec;
-  sock.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-  if (ec) return 0;
-  const std::string req = "GET /__stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  asio::write(sock, asio::buffer(req), ec);
-  std::string text;
-  asio::read(sock, asio::dynamic_buffer(text), ec);  // to EOF
-  const auto at = text.find("\"requests\":");
-  return at == std::string::npos ? 0 : std::stoull(text.substr(at + 11));
-}
-
 // The Downstream as a process of its own (nodelab-downstream, next to this executable), so
 // that this process's CPU time is the load generator's alone.
 void BM_Async_LoadGen_Downstream(benchmark::State& state) {
@@ -595,7 +579,13 @@ void BM_Async_LoadGen_Downstream(benchmark::State& state) {
   target.port = static_cast<std::uint16_t>(*port);
   target.pid = ds.pid();
   target.name = "nodelab-downstream --latency fixed:0";
-  target.served = [p = target.port] { return downstream_requests(p); };
+  target.served = [p = target.port]() -> std::uint64_t {
+    try {
+      return peers::fetch_stats(p).requests;
+    } catch (const std::exception&) {
+      return 0;  // unreadable: the step fails its count check
+    }
+  };
   load_search(state, target);
 }
 

@@ -668,6 +668,25 @@ DownstreamStats stats_from_json(std::string_view text) {
   return s;
 }
 
+DownstreamStats fetch_stats(std::uint16_t port) {
+  asio::io_context io;
+  tcp::socket sock(io);
+  boost::system::error_code ec;
+  sock.connect({asio::ip::address_v4::loopback(), port}, ec);
+  if (ec) throw std::runtime_error("cannot reach the service: " + ec.message());
+  http::request<http::empty_body> req{http::verb::get, "/__stats", 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.keep_alive(false);
+  http::write(sock, req, ec);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  if (!ec) http::read(sock, buf, res, ec);
+  if (ec || res.result_int() != 200) {
+    throw std::runtime_error("no stats from the service" + (ec ? ": " + ec.message() : ""));
+  }
+  return stats_from_json(res.body());
+}
+
 std::string downstream_executable() {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);

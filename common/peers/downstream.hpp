@@ -122,6 +122,11 @@ class Downstream {
 std::string stats_json(const DownstreamStats& s);
 DownstreamStats stats_from_json(std::string_view text);
 
+// GET /__stats of the service listening on 127.0.0.1:PORT (a Downstream in another thread or
+// process), with a blocking Beast client: its counters. Throws std::runtime_error when the
+// service cannot be reached or does not answer 200.
+DownstreamStats fetch_stats(std::uint16_t port);
+
 // The path of the `nodelab-downstream` executable: next to the running executable (every
 // nodelab executable is built into the same bin/ directory).
 std::string downstream_executable();

@@ -1,10 +1,7 @@
 #include "async/io_world.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <netinet/in.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,36 +22,6 @@ namespace {
 
 std::string number_text(double v) {
   return runtime::js_number_to_string(v);
-}
-
-// GET /__stats of a service process, with blocking sockets (after the run, off the loop).
-std::string http_get_blocking(std::uint16_t port, const char* path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const std::string req =
-        fmt::format("GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
-      char buf[16384];
-      while (true) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n > 0) {
-          out.append(buf, static_cast<std::size_t>(n));
-        } else if (n == 0 || errno != EINTR) {
-          break;
-        }
-      }
-    }
-  }
-  ::close(fd);
-  const auto body = out.find("\r\n\r\n");
-  if (body == std::string::npos) throw std::runtime_error("no response from the service");
-  return out.substr(body + 4);
 }
 
 }  // namespace
@@ -140,7 +107,7 @@ void Service::stop() {
 peers::DownstreamStats Service::stats(bool with_arrivals) const {
   if (thread_) return thread_->stats(with_arrivals);
   if (pid_ <= 0) return {};
-  return peers::stats_from_json(http_get_blocking(port_, "/__stats"));
+  return peers::fetch_stats(port_);
 }
 
 IoWorld::IoWorld(script::Interpreter& interp) : interp_(interp) {

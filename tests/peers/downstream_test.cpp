@@ -555,3 +555,16 @@ TEST_CASE("peers.downstream.stats_from_json_inverts_stats_json") {
   CHECK(nodelab::peers::stats_from_json("{}").requests == 0);
   CHECK_THROWS(nodelab::peers::stats_from_json("not json"));
 }
+
+TEST_CASE("peers.downstream.fetch_stats_reads_a_running_service") {
+  Downstream ds(opts());
+  ds.start();
+  Client c(ds.port());
+  c.get("/?id=1");
+  c.get("/?id=2");
+  const DownstreamStats s = nodelab::peers::fetch_stats(ds.port());
+  CHECK(s.requests == 2);
+  CHECK(s.completed == ds.stats(false).completed);
+  ds.stop();
+  CHECK_THROWS_AS(nodelab::peers::fetch_stats(ds.port()), std::runtime_error);
+}
